@@ -1,0 +1,1 @@
+"""Alembic Migrations - a hands-on course: the course library."""

@@ -1,0 +1,102 @@
+"""Grade one lesson's exercise: the single path behind `check()`, `course check` and the tests.
+
+A check never trusts the learner's database and never writes to the learner's folder: it copies
+the project to a temporary folder, clones a fresh database from the lesson's template, runs the
+lesson's grader on both in an isolated child (`isolation.py`), then drops the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from course_db import databases, progress
+from course_db.errors import SetupError
+from course_db.grading import Report, Result
+from course_db.isolation import Job, Outcome, run_isolated
+from course_db.lessons import Lesson, get_lesson
+from course_db.paths import ROOT
+from course_db.server import get_server
+
+_counter = itertools.count(1)
+OUTPUT_TAIL_LINES = 15
+
+
+def run_check(number: str, project: Path | str | None = None, timeout: float | None = None) -> Report:
+    """Grade `project` (default: the lesson's exercise folder) and record the result."""
+    started = time.perf_counter()
+    report = Report(lesson=str(number))
+    try:
+        lesson = get_lesson(number)
+        report.lesson = lesson.number
+        folder = resolve_project(lesson, project)
+        server = get_server()
+        template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
+        name = databases.db_name(lesson.number, f"check_{os.getpid()}_{next(_counter)}")
+        url = databases.clone(server, template, name)
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"course-check-{lesson.number}-") as tmp:
+                copy = Path(tmp) / "project"
+                shutil.copytree(
+                    folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+                )
+                job = Job(
+                    f"course_db.checks.lesson{lesson.number}",
+                    "grade",
+                    {"project": str(copy), "database_url": url},
+                )
+                outcome = run_isolated(job, timeout or lesson.check_timeout)
+        finally:
+            databases.drop_database(server, name)
+        report.results = results_of(outcome, timeout or lesson.check_timeout)
+        if outcome.crash and not outcome.value:
+            report.error = "The checker itself failed; this is a course bug or a database problem."
+            report.tip = "run `uv run course check --verbose` and report what it prints.\n" + (
+                outcome.crash
+            )
+        progress.record(server, report)
+    except SetupError as exc:
+        report.error, report.tip = str(exc).split("\nTIP: ")[0], exc.tip
+    report.duration = time.perf_counter() - started
+    return report
+
+
+def resolve_project(lesson: Lesson, project: Path | str | None) -> Path:
+    folder = Path(project).expanduser().resolve() if project else lesson.exercise_dir
+    shown = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+    if not folder.is_dir():
+        raise SetupError(
+            f"There is no folder {shown}.",
+            tip=f"`uv run course reset {lesson.number} --files` restores the exercise, "
+            "or pass --project with the folder that holds alembic.ini.",
+        )
+    if not (folder / "alembic.ini").is_file():
+        raise SetupError(
+            f"{shown} has no alembic.ini, so it is not an Alembic project.",
+            tip=f"`uv run course reset {lesson.number} --files` restores the starter files "
+            "(keeping a backup of yours).",
+        )
+    return folder
+
+
+def results_of(outcome: Outcome, timeout: float) -> list[Result]:
+    """Turn what the child returned into results; a timeout is the learner's to fix."""
+    if outcome.timed_out:
+        tail = "\n".join(outcome.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+        return [
+            Result(
+                1,
+                "Your migrations finish in time",
+                False,
+                f"The check was stopped after {timeout:.0f} s (the course's limit). Look for an "
+                "endless loop, or a statement waiting for a lock, in the revision that was running."
+                + (f"\nLast output:\n{tail}" if tail else ""),
+            )
+        ]
+    if not outcome.value:
+        return []
+    return [Result(**item) for item in outcome.value]

@@ -1,0 +1,1 @@
+"""One grader per lesson: `lessonNN.grade(project, database_url) -> list of results`."""

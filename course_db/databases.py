@@ -1,0 +1,181 @@
+"""The course's databases: per-lesson templates, and demo/exercise/check copies cloned from them.
+
+Names are `course_<prefix>_<NN>_<role>`. The prefix is per checkout (kept in `.course/prefix`) or
+per learner (`COURSE_LEARNER`), so two checkouts or two learners on one server never meet. Every
+database the course creates carries a marker comment with its prefix, and the course only ever drops
+databases that carry its marker and its prefix.
+
+A template is built once from the lesson's fixture under an advisory lock, then closed to
+connections (`ALLOW_CONNECTIONS false`, `IS_TEMPLATE true`): no session (autovacuum, JupySQL, a
+notebook) can then hold it open, which would make `CREATE DATABASE ... TEMPLATE` fail with "being
+accessed by other users". Its comment holds the fixture's hash, so an edited fixture rebuilds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from course_db.errors import SetupError
+from course_db.paths import STATE, state_dir
+from course_db.server import Server
+
+MARKER = "alembic-course"
+FIXTURE_FORMAT = "1"  # bump to rebuild every template when the build procedure changes
+
+
+def prefix() -> str:
+    """The database name prefix of this checkout, learner or test worker."""
+    override = os.environ.get("COURSE_DB_PREFIX", "").strip()
+    if override:
+        return _identifier(override)
+    learner = os.environ.get("COURSE_LEARNER", "").strip()
+    if learner:
+        return "course_" + _identifier(learner)
+    path = STATE / "prefix"
+    if not path.exists():
+        state_dir()
+        path.write_text(secrets.token_hex(3) + "\n")
+    return "course_" + _identifier(path.read_text().strip())
+
+
+def _identifier(text: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")[:30]
+    if not cleaned:
+        raise SetupError(
+            f"'{text}' cannot be part of a database name.",
+            tip="use letters, digits and underscores in COURSE_LEARNER.",
+        )
+    return cleaned
+
+
+def db_name(lesson: str, role: str) -> str:
+    """`course_<prefix>_<NN>_<role>`, e.g. `course_3fa9c1_01_exercise`."""
+    return f"{prefix()}_{lesson}_{role}"
+
+
+@contextmanager
+def admin(server: Server) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the server's maintenance database."""
+    try:
+        conn = psycopg.connect(**server.conninfo(), autocommit=True)  # type: ignore[arg-type]
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        tip = (
+            "check that the server is running and that COURSE_DATABASE_URL is right "
+            "(unset it to use the course's embedded PostgreSQL)."
+            if server.kind == "external"
+            else "run `uv run course db status`; `uv run course db stop` then retry restarts it."
+        )
+        raise SetupError(f"Cannot connect to {server.describe()}: {reason}", tip=tip) from None
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def fixture_hash(fixture: Path) -> str:
+    return hashlib.sha256(FIXTURE_FORMAT.encode() + fixture.read_bytes()).hexdigest()[:16]
+
+
+def marker(extra: str = "") -> str:
+    return f"{MARKER} prefix={prefix()}" + (f" {extra}" if extra else "")
+
+
+def comment_of(conn: psycopg.Connection, name: str) -> str | None:
+    row = conn.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
+    return None if row is None else (row[0] or "")
+
+
+def ensure_template(server: Server, lesson: str, fixture: Path) -> str:
+    """Build the lesson's template from its fixture unless an up-to-date one exists."""
+    name = db_name(lesson, "template")
+    wanted = marker(f"fixture={fixture_hash(fixture)}")
+    with admin(server) as conn:
+        if comment_of(conn, name) == wanted:
+            return name
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
+        if comment_of(conn, name) == wanted:  # another process built it while we waited
+            return name
+        drop(conn, name)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        _set_comment(conn, name, marker("building"))  # ours, but not valid until the end
+        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:  # type: ignore[arg-type]
+            build.execute(fixture.read_text())  # type: ignore[arg-type]
+            build.execute("VACUUM ANALYZE")
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true").format(
+                sql.Identifier(name)
+            )
+        )
+        _set_comment(conn, name, wanted)
+    return name
+
+
+def clone(server: Server, template: str, name: str) -> str:
+    """Drop `name` if it is ours, then copy `template` into it (~20 ms); return the URL."""
+    with admin(server) as conn:
+        drop(conn, name)
+        create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)
+        )
+        try:
+            conn.execute(create)
+        except psycopg.errors.ObjectInUse:  # a racing rebuild of the template: try once more
+            time.sleep(0.2)
+            conn.execute(create)
+        _set_comment(conn, name, marker())
+    return server.url(name)
+
+
+def drop(conn: psycopg.Connection, name: str) -> None:
+    """Drop a database, only if it carries this course's marker and prefix."""
+    comment = comment_of(conn, name)
+    if comment is None:
+        return
+    if not owned(comment):
+        raise SetupError(
+            f"A database named {name} exists but was not made by this checkout of the course; "
+            "the course leaves it alone.",
+            tip="set COURSE_LEARNER to a name of your own, or drop that database yourself.",
+        )
+    ident = sql.Identifier(name)
+    conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+
+
+def drop_database(server: Server, name: str) -> None:
+    with admin(server) as conn:
+        drop(conn, name)
+
+
+def owned(comment: str) -> bool:
+    return comment == marker() or comment.startswith(marker() + " ")
+
+
+def course_databases(server: Server) -> list[str]:
+    """Every database of this prefix that carries the course's marker."""
+    with admin(server) as conn:
+        rows = conn.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname LIKE %s ORDER BY datname",
+            (prefix() + "\\_%",),
+        ).fetchall()
+    return [name for name, comment in rows if comment and owned(comment)]
+
+
+def _set_comment(conn: psycopg.Connection, name: str, text: str) -> None:
+    conn.execute(
+        sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(text))
+    )

@@ -1,0 +1,88 @@
+"""Run Alembic commands in-process on a learner's project, inside the grader's child process.
+
+Only ever called in a throwaway child (see `isolation.py`): the learner's `env.py`, revisions and
+models are imported fresh there. Each step captures what Alembic printed and turns an exception into
+a short message that points at the learner's own file and line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MAX_ERROR_LINES = 6
+
+
+@dataclass(frozen=True)
+class Step:
+    command: str
+    ok: bool
+    output: str
+    error: str = ""
+
+    def explain(self) -> str:
+        """`alembic upgrade head` failed: <error>, for a learner-facing message."""
+        return f"`{self.command}` failed:\n{self.error}"
+
+
+def alembic(project: Path, verb: str, *args: str, **kwargs: object) -> Step:
+    """Run `alembic VERB ARGS` on `project` (the child's working directory) and capture it all."""
+    shown = " ".join(["alembic", verb, *args, *(f"--{key}" for key, on in kwargs.items() if on)])
+    buffer = Tee()
+    config = Config(str(project / "alembic.ini"), stdout=buffer)
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            getattr(command, verb)(config, *args, **kwargs)
+    except BaseException as exc:  # learner code can raise anything, SystemExit included
+        return Step(shown, False, buffer.getvalue(), describe_exception(exc, project))
+    return Step(shown, True, buffer.getvalue())
+
+
+class Tee(io.StringIO):
+    """Keeps what a step printed, and passes it on to the process's real stdout.
+
+    If the step never ends and the child is killed, the grader still has the last lines
+    (`Running upgrade ... -> 0001_...`) to show the learner where it hung.
+    """
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(OSError, ValueError):
+            sys.__stdout__.write(text)
+            sys.__stdout__.flush()
+        return super().write(text)
+
+
+def describe_exception(exc: BaseException, project: Path) -> str:
+    """The exception in a few lines, located in the learner's file, without the library frames."""
+    where = learner_location(exc, project)
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("(Background on this error at")
+    ]
+    if len(lines) > MAX_ERROR_LINES:
+        lines = [*lines[: MAX_ERROR_LINES - 1], "..."]
+    message = "\n".join(lines)
+    if isinstance(exc, AttributeError) and "has no attribute 'downgrade'" in str(exc):
+        message += "\nYour revision has no downgrade() function: add one that undoes upgrade()."
+    return f"{message}\n  (at {where})" if where else message
+
+
+def learner_location(exc: BaseException, project: Path) -> str:
+    """`path/in/project.py, line N, in func` of the deepest frame in the learner's project."""
+    root = str(project.resolve())
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(root):
+        return f"{Path(exc.filename).relative_to(root)}, line {exc.lineno}"
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(root):
+            found = f"{Path(frame.filename).relative_to(root)}, line {frame.lineno}, in {frame.name}"
+    return found

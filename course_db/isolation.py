@@ -1,0 +1,162 @@
+"""Run a grader in a throwaway child process, with a wall-clock limit.
+
+The learner's code may crash, loop forever or leave state behind, so it never runs in the caller's
+process. Where `fork` exists, the caller (a warm worker, or the `course` command itself) has already
+imported Alembic, SQLAlchemy and psycopg, and the child inherits them for free: a check then costs
+tens of milliseconds instead of an interpreter start. Never fork a notebook kernel: its running
+event loop breaks the learner's async `env.py` (`asyncio.run() cannot be called from a running
+event loop`); the notebook talks to a worker process instead (`worker.py`).
+Where `fork` does not exist (Windows), the job runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from course_db.alembic_runner import kill_group
+
+
+@dataclass(frozen=True)
+class Job:
+    """`module.function(**kwargs)`; kwargs and the return value are JSON."""
+
+    module: str
+    function: str
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Any = None
+    crash: str = ""  # the child raised or died: a traceback or exit status
+    timed_out: bool = False
+    output: str = ""  # whatever the child printed outside the grader's own capture
+
+
+def preload() -> None:
+    """Import what every check needs, once, so forked children start warm."""
+    import alembic.command  # noqa: F401
+    import psycopg  # noqa: F401
+    import sqlalchemy.ext.asyncio  # noqa: F401
+    from sqlalchemy.dialects.postgresql import psycopg as _dialect  # noqa: F401
+
+
+def call(job: Job) -> Any:
+    return getattr(importlib.import_module(job.module), job.function)(**job.kwargs)
+
+
+def run_isolated(job: Job, timeout: float) -> Outcome:
+    if hasattr(os, "fork"):
+        return _run_forked(job, timeout)
+    return _run_subprocess(job, timeout)
+
+
+def _run_forked(job: Job, timeout: float) -> Outcome:
+    read_end, write_end = os.pipe()
+    with tempfile.TemporaryFile() as capture:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read_end)
+            _child(job, write_end, capture.fileno())
+        os.close(write_end)
+        payload, timed_out = _read_until(read_end, pid, timeout)
+        _, status = os.waitpid(pid, 0)
+        capture.seek(0)
+        printed = capture.read().decode(errors="replace")
+    return _outcome(payload, timed_out, status, printed)
+
+
+def _child(job: Job, write_end: int, capture_fd: int) -> None:
+    code = 0
+    try:
+        os.setsid()  # a timeout kills the child's whole group, subprocesses included
+        os.dup2(capture_fd, 1)
+        os.dup2(capture_fd, 2)
+        sys.dont_write_bytecode = True
+        payload = json.dumps({"value": call(job)})
+    except BaseException:
+        payload = json.dumps({"crash": traceback.format_exc()})
+        code = 1
+    try:
+        data = payload.encode()
+        while data:
+            data = data[os.write(write_end, data) :]
+    finally:
+        os._exit(code)
+
+
+def _read_until(fd: int, pid: int, timeout: float) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                kill_group(pid)
+                return b"".join(chunks), True
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return b"".join(chunks), False
+                chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _outcome(payload: bytes, timed_out: bool, status: int, printed: str) -> Outcome:
+    if timed_out:
+        return Outcome(timed_out=True, output=printed)
+    try:
+        data = json.loads(payload.decode())
+    except ValueError:
+        return Outcome(crash=f"the check's process ended early (status {status})", output=printed)
+    return Outcome(value=data.get("value"), crash=data.get("crash", ""), output=printed)
+
+
+def _run_subprocess(job: Job, timeout: float) -> Outcome:
+    with tempfile.TemporaryDirectory() as tmp:
+        result_path = os.path.join(tmp, "result.json")
+        spec = json.dumps({"job": job.__dict__, "result": result_path})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "course_db.isolation"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        try:
+            printed, _ = proc.communicate(spec, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            printed, _ = proc.communicate()
+            return Outcome(timed_out=True, output=printed)
+        payload = open(result_path, "rb").read() if os.path.exists(result_path) else b""
+        return _outcome(payload, False, proc.returncode, printed)
+
+
+def _subprocess_main() -> None:
+    spec = json.loads(sys.stdin.read())
+    try:
+        payload = {"value": call(Job(**spec["job"]))}
+    except BaseException:
+        payload = {"crash": traceback.format_exc()}
+    with open(spec["result"], "w") as handle:
+        json.dump(payload, handle)
+
+
+if __name__ == "__main__":
+    _subprocess_main()

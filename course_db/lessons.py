@@ -1,0 +1,96 @@
+"""The lesson registry: `lessons.toml` is the one list of lessons; everything else reads it here."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from course_db.errors import SetupError
+from course_db.paths import ROOT
+
+REGISTRY = ROOT / "lessons.toml"
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: str
+    slug: str
+    title: str
+    seed_section: str
+    teaches: str
+    data_size: str
+    fixture: str
+    ready: bool
+    check_timeout: float
+    hints: list[str] = field(default_factory=list)
+
+    @property
+    def starter_dir(self) -> Path:
+        return ROOT / "exercises" / self.slug
+
+    @property
+    def solution_dir(self) -> Path:
+        return ROOT / "solutions" / self.slug
+
+    @property
+    def exercise_dir(self) -> Path:
+        """The project checks and `course alembic` work on: the learner's, or the solution in CI."""
+        return self.solution_dir if source() == "solutions" else self.starter_dir
+
+    @property
+    def notebook(self) -> Path:
+        return ROOT / "notebooks" / f"{self.slug}.ipynb"
+
+    @property
+    def fixture_path(self) -> Path:
+        return ROOT / "course_db" / "fixtures" / f"{self.fixture}.sql"
+
+
+def source() -> str:
+    """`exercises` (the learner's work) or `solutions` (CI, `course verify`)."""
+    value = os.environ.get("COURSE_SOURCE", "exercises").strip() or "exercises"
+    if value not in ("exercises", "solutions"):
+        raise SetupError(
+            f"COURSE_SOURCE={value!r} is not understood.",
+            tip="use COURSE_SOURCE=solutions or leave it unset.",
+        )
+    return value
+
+
+@cache
+def all_lessons() -> tuple[Lesson, ...]:
+    data = tomllib.loads(REGISTRY.read_text(encoding="utf-8"))
+    return tuple(
+        Lesson(
+            number=item["number"],
+            slug=item["slug"],
+            title=item["title"],
+            seed_section=item["seed_section"],
+            teaches=item["teaches"],
+            data_size=item["data_size"],
+            fixture=item.get("fixture", ""),
+            ready=item.get("ready", False),
+            check_timeout=float(item.get("check_timeout", 30)),
+            hints=list(item.get("hints", [])),
+        )
+        for item in data["lesson"]
+    )
+
+
+def get_lesson(number: str | int) -> Lesson:
+    """Look a lesson up by number (`1`, `"01"`) or slug, with a helpful error."""
+    key = str(number).strip()
+    key = key.zfill(2) if key.isdigit() else key
+    for lesson in all_lessons():
+        if key in (lesson.number, lesson.slug):
+            if not lesson.ready:
+                raise SetupError(
+                    f"Lesson {lesson.number} ({lesson.title}) is not ready yet.",
+                    tip="`uv run course list` shows the lessons you can take now.",
+                )
+            return lesson
+    known = ", ".join(lesson.number for lesson in all_lessons())
+    raise SetupError(f"There is no lesson {number!r}.", tip=f"lessons are {known}.")

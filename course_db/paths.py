@@ -1,0 +1,15 @@
+"""Where the course lives on disk: the repo root and its private `.course/` folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".course"
+
+
+def state_dir(*parts: str) -> Path:
+    """Return a folder under `.course/`, created on first use (it is git-ignored)."""
+    path = STATE.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

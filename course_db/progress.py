@@ -1,0 +1,105 @@
+"""Progress lives in the course's server, in one shared `course_progress` database.
+
+It survives restarts of JupyterLab and clones of nothing but the database, and an instructor
+running a workshop on one server can read every learner's row (keyed by database prefix).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+
+from course_db.databases import MARKER, admin, prefix
+from course_db.grading import Report
+from course_db.server import Server
+
+log = logging.getLogger("course_db")
+
+PROGRESS_DB = "course_progress"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS progress (
+    prefix text NOT NULL,
+    lesson text NOT NULL,
+    status text NOT NULL,
+    passed_tasks integer NOT NULL,
+    total_tasks integer NOT NULL,
+    checks integer NOT NULL DEFAULT 1,
+    last_checked_at timestamptz NOT NULL DEFAULT now(),
+    first_passed_at timestamptz,
+    PRIMARY KEY (prefix, lesson)
+)
+"""
+
+
+@dataclass(frozen=True)
+class LessonProgress:
+    status: str
+    passed_tasks: int
+    total_tasks: int
+    ever_passed: bool
+
+
+def _connect(server: Server) -> psycopg.Connection:
+    try:
+        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]
+    except psycopg.OperationalError:
+        with admin(server) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (PROGRESS_DB,)
+            ).fetchone()
+            if not exists:
+                try:
+                    conn.execute(f"CREATE DATABASE {PROGRESS_DB}")
+                    conn.execute(
+                        f"COMMENT ON DATABASE {PROGRESS_DB} IS '{MARKER} shared progress'"
+                    )
+                except psycopg.errors.DuplicateDatabase:
+                    pass  # another process created it first
+        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]
+
+
+def record(server: Server, report: Report) -> None:
+    """Store a graded result; a setup error is not progress and is not recorded."""
+    if report.status == "error":
+        return
+    passed = sum(result.passed for result in report.results)
+    try:
+        with _connect(server) as conn:
+            conn.execute(SCHEMA)
+            conn.execute(
+                """
+                INSERT INTO progress AS p (prefix, lesson, status, passed_tasks, total_tasks,
+                                           first_passed_at)
+                VALUES (%(prefix)s, %(lesson)s, %(status)s, %(passed)s, %(total)s,
+                        CASE WHEN %(status)s = 'passed' THEN now() END)
+                ON CONFLICT (prefix, lesson) DO UPDATE SET
+                    status = excluded.status,
+                    passed_tasks = excluded.passed_tasks,
+                    total_tasks = excluded.total_tasks,
+                    checks = p.checks + 1,
+                    last_checked_at = now(),
+                    first_passed_at = coalesce(p.first_passed_at, excluded.first_passed_at)
+                """,
+                {
+                    "prefix": prefix(),
+                    "lesson": report.lesson,
+                    "status": report.status,
+                    "passed": passed,
+                    "total": len(report.results),
+                },
+            )
+    except psycopg.Error as exc:  # progress is a convenience: never fail a check over it
+        log.warning("Could not record progress: %s", exc)
+
+
+def load(server: Server) -> dict[str, LessonProgress]:
+    with _connect(server) as conn:
+        conn.execute(SCHEMA)
+        rows = conn.execute(
+            "SELECT lesson, status, passed_tasks, total_tasks, first_passed_at IS NOT NULL "
+            "FROM progress WHERE prefix = %s",
+            (prefix(),),
+        ).fetchall()
+    return {row[0]: LessonProgress(row[1], row[2], row[3], row[4]) for row in rows}
