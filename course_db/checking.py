@@ -60,7 +60,7 @@ def run_check(number: str, project: Path | str | None = None, timeout: float | N
             )
         progress.record(server, report)
     except SetupError as exc:
-        report.error, report.tip = str(exc).split("\nTIP: ")[0], exc.tip
+        report.error, report.tip = exc.message, exc.tip
     report.duration = time.perf_counter() - started
     return report
 

@@ -16,6 +16,7 @@ class SetupError(CourseError):
 
     def __init__(self, message: str, tip: str = "") -> None:
         super().__init__(message)
+        self.message = message
         self.tip = tip
 
     def __str__(self) -> str:

@@ -1,0 +1,108 @@
+"""Everything a lesson notebook needs, in one import: `from course_db.notebook import *`.
+
+`lesson("01")` resets the lesson's demo database, re-creates its scratch project under
+`.course/scratch/01` (the kernel works there, so re-running the notebook gives the same output),
+loads `%alembic`, and connects JupySQL's `%sql` to the demo database without printing its URL.
+`check()` grades the exercise through the warm worker (never in the kernel itself).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_db import databases
+from course_db.errors import CheckFailed, SetupError
+from course_db.grading import Report
+from course_db.lessons import Lesson, get_lesson, source
+from course_db.paths import state_dir
+from course_db.server import Server, get_server
+from course_db.worker import WorkerClient
+
+__all__ = ["check", "lesson"]
+
+_worker = WorkerClient()
+atexit.register(_worker.close)
+
+
+@dataclass
+class LessonSession:
+    lesson: Lesson
+    server: Server
+    scratch: Path
+    command_timeout: float = 120.0
+    _exercise_ready: bool = field(default=False)
+
+    def demo_target(self) -> tuple[Path, str]:
+        return self.scratch, self.server.url(databases.db_name(self.lesson.number, "demo"))
+
+    def exercise_target(self) -> tuple[Path, str]:
+        """The learner's project and the exercise database (created on first use, then kept)."""
+        name = databases.db_name(self.lesson.number, "exercise")
+        if not self._exercise_ready:
+            with databases.admin(self.server) as conn:
+                exists = databases.comment_of(conn, name) is not None
+            if not exists:
+                template = databases.ensure_template(
+                    self.server, self.lesson.number, self.lesson.fixture_path
+                )
+                databases.clone(self.server, template, name)
+            self._exercise_ready = True
+        return self.lesson.exercise_dir, self.server.url(name)
+
+
+_session: LessonSession | None = None
+
+
+def current_session() -> LessonSession:
+    if _session is None:
+        raise SetupError("No lesson is set up in this notebook.", tip='run `lesson("NN")` first.')
+    return _session
+
+
+def lesson(number: str) -> None:
+    """Set the notebook up for lesson `number`: fresh demo database, fresh scratch project."""
+    global _session
+    info = get_lesson(number)
+    server = get_server()
+    template = databases.ensure_template(server, info.number, info.fixture_path)
+    demo_url = databases.clone(server, template, databases.db_name(info.number, "demo"))
+    scratch = state_dir("scratch") / info.number
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    os.chdir(scratch)
+    _session = LessonSession(info, server, scratch)
+    _worker.start()
+    _load_extensions(demo_url)
+    print(f"Lesson {info.number}: {info.title}. Demo database reset; you are in a fresh scratch folder.")
+
+
+def _load_extensions(demo_url: str) -> None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.extension_manager.load_extension("course_db.magics")
+    shell.extension_manager.load_extension("sql")
+    from sql.connection import ConnectionManager
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    ConnectionManager.close_all()
+    shell.run_line_magic("config", "SqlMagic.displaycon = False")
+    shell.run_line_magic("config", "SqlMagic.feedback = 0")
+    shell.user_ns["_course_demo_engine"] = create_engine(demo_url, poolclass=NullPool)
+    shell.run_line_magic("sql", "_course_demo_engine")
+
+
+def check(number: str | None = None) -> Report:
+    """Grade the exercise. Under `COURSE_SOURCE=solutions` (CI), raise on any failure."""
+    number = number or current_session().lesson.number
+    report = _worker.check(number)
+    if source() == "solutions" and not report.passed:
+        raise CheckFailed(report.as_text())
+    return report
