@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from course_db import databases
@@ -34,24 +34,14 @@ class LessonSession:
     server: Server
     scratch: Path
     command_timeout: float = 120.0
-    _exercise_ready: bool = field(default=False)
 
     def demo_target(self) -> tuple[Path, str]:
         return self.scratch, self.server.url(databases.db_name(self.lesson.number, "demo"))
 
     def exercise_target(self) -> tuple[Path, str]:
-        """The learner's project and the exercise database (created on first use, then kept)."""
-        name = databases.db_name(self.lesson.number, "exercise")
-        if not self._exercise_ready:
-            with databases.admin(self.server) as conn:
-                exists = databases.comment_of(conn, name) is not None
-            if not exists:
-                template = databases.ensure_template(
-                    self.server, self.lesson.number, self.lesson.fixture_path
-                )
-                databases.clone(self.server, template, name)
-            self._exercise_ready = True
-        return self.lesson.exercise_dir, self.server.url(name)
+        return self.lesson.exercise_dir, self.server.url(
+            databases.db_name(self.lesson.number, "exercise")
+        )
 
 
 _session: LessonSession | None = None
@@ -64,12 +54,17 @@ def current_session() -> LessonSession:
 
 
 def lesson(number: str) -> None:
-    """Set the notebook up for lesson `number`: fresh demo database, fresh scratch project."""
+    """Set the notebook up for lesson `number`: fresh databases, fresh scratch project.
+
+    Both the demo and the exercise database start from the template, so running the notebook
+    again gives the same output; checks never use either (they grade on a fresh copy).
+    """
     global _session
     info = get_lesson(number)
     server = get_server()
     template = databases.ensure_template(server, info.number, info.fixture_path)
     demo_url = databases.clone(server, template, databases.db_name(info.number, "demo"))
+    databases.clone(server, template, databases.db_name(info.number, "exercise"))
     scratch = state_dir("scratch") / info.number
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -77,7 +72,8 @@ def lesson(number: str) -> None:
     _session = LessonSession(info, server, scratch)
     _worker.start()
     _load_extensions(demo_url)
-    print(f"Lesson {info.number}: {info.title}. Demo database reset; you are in a fresh scratch folder.")
+    print(f"Lesson {info.number}: {info.title}.")
+    print("Demo and exercise databases reset; this notebook now works in a fresh scratch folder.")
 
 
 def _load_extensions(demo_url: str) -> None:
@@ -86,8 +82,11 @@ def _load_extensions(demo_url: str) -> None:
     shell = get_ipython()
     if shell is None:
         return
+    from IPython.utils.capture import capture_output
+
     shell.extension_manager.load_extension("course_db.magics")
-    shell.extension_manager.load_extension("sql")
+    with capture_output():  # JupySQL's start-up notes name paths on this machine
+        shell.extension_manager.load_extension("sql")
     from sql.connection import ConnectionManager
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool

@@ -166,6 +166,12 @@ def start_embedded(pgdata: Path) -> Path:
     if info is not None and not pid_alive(info[0]):
         log.info("Removed a stale postmaster.pid left by a server that was killed (pid %s).", info[0])
         (pgdata / "postmaster.pid").unlink(missing_ok=True)
+        # The socket's lock file names the same dead postmaster, and PostgreSQL counts a killed but
+        # not yet reaped (zombie) process as alive: left there, it refuses to start.
+        lock = Path(info[1] or pgdata) / ".s.PGSQL.5432.lock"
+        with contextlib.suppress(FileNotFoundError, IndexError, ValueError):
+            if not pid_alive(int(lock.read_text().splitlines()[0])):
+                lock.unlink()
     new = not (pgdata / "PG_VERSION").exists()
     log.info("%s the course's PostgreSQL in .course/pgdata ...", "Creating" if new else "Starting")
     try:

@@ -43,6 +43,7 @@ class WorkerClient:
                 stdout=subprocess.PIPE,
                 text=True,
                 env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+                start_new_session=True,  # interrupting the kernel must not kill the worker
             )
         return self._proc
 
@@ -62,6 +63,9 @@ class WorkerClient:
                 line = proc.stdout.readline()
             except (BrokenPipeError, OSError):
                 line = ""
+            except KeyboardInterrupt:  # its answer would reach the next check: start afresh
+                self.close_locked()
+                raise
             if not line:
                 self.close_locked()
                 return Report(
