@@ -1,0 +1,60 @@
+"""Test-wide setup: grade the solutions, give every run and xdist worker its own database prefix.
+
+The prefix is `course_<this checkout's prefix>_t_<worker>`, so tests never touch a learner's
+databases, two workers never touch each other's, and everything a run created is dropped at its end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import psycopg
+import pytest
+
+from course_db import databases, progress
+from course_db.errors import SetupError
+from course_db.paths import ROOT
+from course_db.server import get_server
+
+# xdist workers inherit the controller's environment, override included: compute the base once.
+if "COURSE_TEST_BASE_PREFIX" not in os.environ:
+    os.environ["COURSE_TEST_BASE_PREFIX"] = databases.prefix().removeprefix("course_")
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_base = os.environ["COURSE_TEST_BASE_PREFIX"][: 30 - len(f"course__t_{_worker}")]
+os.environ["COURSE_DB_PREFIX"] = f"course_{_base}_t_{_worker}"
+os.environ["COURSE_SOURCE"] = "solutions"
+os.environ.pop("DATABASE_URL", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Notebooks run strictly on the embedded server, lax on an external one (outputs differ)."""
+    option = config.option
+    if not (getattr(option, "nbval", False) or getattr(option, "nbval_lax", False)):
+        if os.environ.get("COURSE_DATABASE_URL"):
+            option.nbval_lax = True
+        else:
+            option.nbval = True
+    sanitize = ROOT / "notebooks" / "sanitize.cfg"
+    given = getattr(option, "nbval_sanitize_with", None) or getattr(option, "sanitize_with", None)
+    if sanitize.is_file() and not given:
+        option.nbval_sanitize_with = str(sanitize)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop every database of this run's prefix (in each worker; the xdist controller runs none)."""
+    config = session.config
+    controller = bool(getattr(config.option, "numprocesses", None)) and not hasattr(
+        config, "workerinput"
+    )
+    if controller or config.option.collectonly or not session.testscollected:
+        return
+    with contextlib.suppress(SetupError):
+        server = get_server()
+        for name in databases.course_databases(server):
+            databases.drop_database(server, name)
+        with (
+            contextlib.suppress(psycopg.Error),
+            psycopg.connect(**server.conninfo(progress.PROGRESS_DB), autocommit=True) as conn,  # type: ignore[arg-type]
+        ):
+            conn.execute("DELETE FROM progress WHERE prefix = %s", (databases.prefix(),))

@@ -1,0 +1,59 @@
+"""Fixtures shared by the tests: the server, lesson 01, and copies of its exercise folders."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from course_db.checking import run_check
+from course_db.grading import Report
+from course_db.isolation import preload
+from course_db.lessons import Lesson, get_lesson
+from course_db.server import Server, get_server
+
+ProjectCopy = Callable[..., Path]
+Grade = Callable[..., Report]
+
+
+@pytest.fixture(scope="session")
+def server() -> Server:
+    return get_server()
+
+
+@pytest.fixture(scope="session")
+def lesson01() -> Lesson:
+    return get_lesson("01")
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, lesson01: Lesson) -> ProjectCopy:
+    """`project_copy("solutions")` or `project_copy("exercises")`: a fresh copy in tmp_path."""
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": lesson01.solution_dir, "exercises": lesson01.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / lesson01.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def warm() -> None:
+    """Import what checks need once, so each forked check child starts warm."""
+    preload()
+
+
+@pytest.fixture
+def grade(warm: None) -> Grade:
+    """`grade(project, timeout=None)`: lesson 01's check of `project`, as `course check` runs it."""
+
+    def run(project: Path, timeout: float | None = None) -> Report:
+        return run_check("01", project=project, timeout=timeout)
+
+    return run

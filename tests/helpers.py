@@ -1,0 +1,32 @@
+"""Plain helpers for the tests: a folder's fingerprint and exact, loud edits of copied files."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+REVISION = Path("migrations/versions/0001_author_slugs.py")
+MODELS = Path("app/models.py")
+
+
+def tree_hash(path: Path) -> str:
+    """sha256 over every entry's relative path and every file's bytes, in sorted order.
+
+    Directories count too, so an empty `__pycache__/` left behind changes the hash.
+    """
+    digest = hashlib.sha256()
+    for entry in sorted(path.rglob("*")):
+        relative = entry.relative_to(path).as_posix()
+        if entry.is_file():
+            digest.update(f"file {relative}\0".encode())
+            digest.update(entry.read_bytes())
+        else:
+            digest.update(f"dir {relative}\0".encode())
+    return digest.hexdigest()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in `path`; fail loudly if the solution changed."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"expected exactly one {old!r} in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
