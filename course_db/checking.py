@@ -53,11 +53,10 @@ def run_check(number: str, project: Path | str | None = None, timeout: float | N
         finally:
             databases.drop_database(server, name)
         report.results = results_of(outcome, timeout or lesson.check_timeout)
-        if outcome.crash and not outcome.value:
-            report.error = "The checker itself failed; this is a course bug or a database problem."
-            report.tip = "run `uv run course check --verbose` and report what it prints.\n" + (
-                outcome.crash
-            )
+        if outcome.crash:
+            report.error = "The checker itself failed: a course bug or a database problem."
+            report.tip = "run the check again with --verbose and report what it prints."
+            report.detail = outcome.crash
         progress.record(server, report)
     except SetupError as exc:
         report.error, report.tip = exc.message, exc.tip
@@ -94,6 +93,18 @@ def results_of(outcome: Outcome, timeout: float) -> list[Result]:
                 False,
                 f"The check was stopped after {timeout:.0f} s (the course's limit). Look for an "
                 "endless loop, or a statement waiting for a lock, in the revision that was running."
+                + (f"\nLast output:\n{tail}" if tail else ""),
+            )
+        ]
+    if outcome.died:
+        tail = "\n".join(outcome.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+        return [
+            Result(
+                1,
+                "Your migrations run to the end",
+                False,
+                f"The process running your migrations ended abruptly ({outcome.died}): "
+                "look for os._exit(), or code that crashes the interpreter."
                 + (f"\nLast output:\n{tail}" if tail else ""),
             )
         ]

@@ -30,7 +30,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
     argv = [
         sys.executable, "-m", "jupyter", "lab",
         f"--ServerApp.root_dir={ROOT}",
-        "--LabApp.default_url=/lab/tree/notebooks",
         "--ServerApp.ip=127.0.0.1",
     ]
     if args.no_browser:
@@ -80,7 +79,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         report = run_check(number, args.project, args.timeout)
         print(report.as_text())
         if args.verbose:
-            print(f"({report.duration:.2f} s)")
+            print(report.detail + f"({report.duration:.2f} s)")
         worst = max(worst, report.exit_code)
     return worst
 
@@ -255,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--all", action="store_true", help="check every ready lesson")
     check.add_argument("--project", help="grade the Alembic project in this folder instead")
     check.add_argument("--timeout", type=float, help="time limit in seconds (default: the lesson's)")
+    check.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="show timings and the checker's traceback if it fails")
     check.set_defaults(func=cmd_check)
 
     verify = sub.add_parser("verify", help=cmd_verify.__doc__, description=cmd_verify.__doc__)

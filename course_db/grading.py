@@ -27,6 +27,7 @@ class Report:
     results: list[Result] = field(default_factory=list)
     error: str = ""  # a setup problem, not the learner's mistake
     tip: str = ""
+    detail: str = ""  # a traceback for --verbose, never shown by default
     duration: float = 0.0
 
     @property
@@ -59,6 +60,7 @@ class Report:
             results=results,
             error=data.get("error", ""),
             tip=data.get("tip", ""),
+            detail=data.get("detail", ""),
             duration=data.get("duration", 0.0),
         )
 

@@ -38,7 +38,8 @@ class Job:
 @dataclass(frozen=True)
 class Outcome:
     value: Any = None
-    crash: str = ""  # the child raised or died: a traceback or exit status
+    crash: str = ""  # the grader raised: a traceback (a course bug or a database problem)
+    died: str = ""  # the child ended without answering: learner code exited or crashed it
     timed_out: bool = False
     output: str = ""  # whatever the child printed outside the grader's own capture
 
@@ -122,8 +123,14 @@ def _outcome(payload: bytes, timed_out: bool, status: int, printed: str) -> Outc
     try:
         data = json.loads(payload.decode())
     except ValueError:
-        return Outcome(crash=f"the check's process ended early (status {status})", output=printed)
+        return Outcome(died=_describe_status(status), output=printed)
     return Outcome(value=data.get("value"), crash=data.get("crash", ""), output=printed)
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.WEXITSTATUS(status)}"
 
 
 def _run_subprocess(job: Job, timeout: float) -> Outcome:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import Grade, ProjectCopy
 
 from course_db.checking import run_check
 from course_db.grading import Report
 from course_db.isolation import preload
 from course_db.lessons import Lesson, get_lesson
 from course_db.server import Server, get_server
-
-ProjectCopy = Callable[..., Path]
-Grade = Callable[..., Report]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+
+from course_db.grading import Report
+
+ProjectCopy = Callable[..., Path]  # project_copy("solutions" | "exercises") -> a fresh copy
+Grade = Callable[..., Report]  # grade(project, timeout=None) -> lesson 01's report
 
 REVISION = Path("migrations/versions/0001_author_slugs.py")
 MODELS = Path("app/models.py")

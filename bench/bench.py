@@ -1,0 +1,672 @@
+"""Benchmark the course's hot paths and print one Markdown table.
+
+Run from the repo root: `uv run python bench/bench.py` (or `--quick` for fewer repetitions).
+It is a report, not a test: it always exits 0 (130 on Ctrl-C) and marks each row PASS/MISS
+against its target. See bench/README.md for what each row means.
+
+Everything the bench creates is its own and is removed at the end, even on Ctrl-C:
+- databases: all named with a bench-only prefix (`COURSE_DB_PREFIX=course_bench_<pid>`), so a run
+  never resets the learner's exercise database nor records progress for the learner's prefix;
+- temp folders (project copies, throwaway embedded servers, JupyterLab runtime files);
+- processes (the grading worker, `course lab` process groups, throwaway PostgreSQL servers).
+The project's own embedded server in .course/pgdata is attached to, never stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from course_db.lessons import Lesson
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+LESSON = "01"
+BENCH_PREFIX = f"course_bench_{os.getpid()}"
+LAB_TOKEN = "bench"
+LAB_DEADLINE = 120.0  # seconds before a `course lab` start counts as failed
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many times each measurement is repeated."""
+
+    worker_check: int = 10
+    inprocess_check: int = 10
+    cli_check: int = 10
+    uv_run_check: int = 5
+    alembic_floor: int = 10
+    reset: int = 20
+    server_cold: int = 3
+    attach: int = 20
+    lab: int = 3
+
+
+FULL = Plan()
+QUICK = Plan(3, 3, 3, 2, 3, 5, 1, 5, 2)
+
+
+class BenchError(Exception):
+    """A measured operation did not do its job (a failed check, a non-zero exit): no timing."""
+
+
+# --------------------------------------------------------------------------------------------
+# Rows and the table
+
+
+@dataclass
+class Row:
+    """One line of the table. No target and no ratio limit: the row is for information."""
+
+    metric: str
+    samples: list[float] = field(default_factory=list)
+    target: float | None = None  # the median must be <= this many seconds
+    floor: Row | None = None  # the row this one is compared with
+    max_ratio: float | None = None  # the median must be <= max_ratio x the floor's median
+    is_floor: bool = False
+    error: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def ratio(self) -> float | None:
+        if self.floor is None or not self.samples or not self.floor.samples:
+            return None
+        return self.median / self.floor.median
+
+    def verdict(self) -> str:
+        """PASS/MISS against every limit the row has; `info` when it has none."""
+        if self.target is None and self.max_ratio is None:
+            return "info"
+        ok = self.target is None or self.median <= self.target
+        ratio = self.ratio()
+        if self.max_ratio is not None:
+            ok = ok and ratio is not None and ratio <= self.max_ratio
+        return "PASS" if ok else "MISS"
+
+    def cells(self) -> list[str]:
+        if self.error or not self.samples:
+            return [self.metric, "-", "-", "-", "0", f"ERROR: {self.error or 'no samples'}", "-"]
+        limits = []
+        if self.target is not None:
+            limits.append(f"<= {seconds(self.target)}")
+        if self.max_ratio is not None:
+            limits.append(f"<= {self.max_ratio:g}x floor")
+        verdict = self.verdict()
+        target = f"{' and '.join(limits)}: {verdict}" if limits else verdict
+        ratio = self.ratio()
+        if self.is_floor:
+            relation = "floor"
+        elif ratio is not None and self.floor is not None:
+            relation = f"{ratio:.2f}x of {seconds(self.floor.median)}"
+        else:
+            relation = ""
+        return [
+            self.metric,
+            seconds(self.median),
+            seconds(min(self.samples)),
+            seconds(max(self.samples)),
+            str(len(self.samples)),
+            target,
+            relation,
+        ]
+
+
+def seconds(value: float) -> str:
+    """Milliseconds below a second (most rows), seconds above."""
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def render(rows: list[Row]) -> str:
+    header = ["metric", "median", "min", "max", "n", "target", "floor/ratio"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def sample(
+    action: Callable[[], object], n: int, before: Callable[[], object] | None = None
+) -> list[float]:
+    """Time `action` n times; `before` (not timed) prepares each run, e.g. a fresh database."""
+    samples = []
+    for _ in range(n):
+        if before is not None:
+            before()
+        samples.append(timed(action))
+    return samples
+
+
+def guarded(rows: list[Row], metric: str, measure: Callable[[], list[Row]]) -> None:
+    """Run one section; a broken section becomes an ERROR row instead of ending the report."""
+    try:
+        rows.extend(measure())
+    except Exception as exc:  # BenchError, SetupError, a psycopg error...
+        rows.append(Row(metric, error=f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]))
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers around the course's library
+
+
+def lesson() -> Lesson:
+    from course_db.lessons import get_lesson
+
+    return get_lesson(LESSON)
+
+
+def require_pass(report: Any) -> None:
+    if not report.passed:
+        raise BenchError(f"check {LESSON} did not pass on the solution: {report.as_text()}")
+
+
+def run_ok(argv: list[str], **kwargs: Any) -> None:
+    """Run a command to completion; a non-zero exit means the timing is meaningless."""
+    done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kwargs)
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise BenchError(f"{' '.join(argv)} exited {done.returncode}: {' / '.join(tail)}")
+
+
+def build_template() -> str:
+    """Lesson 01's template under the bench prefix (built once, outside every timing)."""
+    from course_db import databases
+    from course_db.server import get_server
+
+    return databases.ensure_template(get_server(), LESSON, lesson().fixture_path)
+
+
+def fresh_database(role: str) -> str:
+    """Clone lesson 01's template into a bench database (the course's own clone); its URL."""
+    from course_db import databases
+    from course_db.server import get_server
+
+    server = get_server()
+    template = databases.ensure_template(server, LESSON, lesson().fixture_path)
+    return databases.clone(server, template, databases.db_name(LESSON, role))
+
+
+def copy_solution(scratch: Path) -> Path:
+    """A private copy of the solution project, so nothing is ever written into solutions/."""
+    target = Path(tempfile.mkdtemp(prefix="project-", dir=scratch)) / "project"
+    shutil.copytree(
+        lesson().solution_dir, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    )
+    return target
+
+
+def describe_environment() -> str:
+    """PostgreSQL version, Python version and which server: never a password."""
+    import psycopg
+
+    from course_db.server import get_server
+
+    server = get_server()
+    with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+        version = conn.execute("SHOW server_version").fetchone()[0]
+    if server.kind == "embedded":
+        where = "embedded server (.course/pgdata, unix socket)"
+    else:
+        where = f"COURSE_DATABASE_URL ({server.user}@{server.host}:{server.port or 5432})"
+    return (
+        f"Environment: PostgreSQL {version} via {where}; Python {platform.python_version()}; "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"bench database prefix {BENCH_PREFIX}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# (a) check("01") in a warm process
+
+
+def measure_warm_check(plan: Plan) -> list[Row]:
+    """What a notebook's check() costs once its worker is warm, and the CLI's in-process path."""
+    from course_db.worker import WorkerClient
+
+    client = WorkerClient()
+    try:
+        first = timed(lambda: require_pass(client.check(LESSON)))
+        worker = sample(lambda: require_pass(client.check(LESSON)), plan.worker_check)
+    finally:
+        client.close()
+    return [
+        Row('check("01") via warm worker (notebook path)', worker, target=0.3),
+        Row('  first check("01") of a new worker (incl. its start)', [first]),
+        Row('run_check("01") in-process after preload() (CLI path)', measure_inprocess(plan)),
+    ]
+
+
+def measure_inprocess(plan: Plan) -> list[float]:
+    """`course check` minus the interpreter: preload, then run_check forks a child per check."""
+    from course_db.checking import run_check
+    from course_db.isolation import preload
+
+    preload()
+    require_pass(run_check(LESSON))  # warm-up
+    return sample(lambda: require_pass(run_check(LESSON)), plan.inprocess_check)
+
+
+# --------------------------------------------------------------------------------------------
+# (b) `course check 01` from a cold shell, against a bare `alembic upgrade head`
+
+
+def measure_cold_check(plan: Plan, scratch: Path) -> list[Row]:
+    floor = Row(
+        "floor: bare `alembic upgrade head` CLI (fresh db)",
+        measure_alembic_floor(plan, scratch),
+        is_floor=True,
+    )
+    cli = [str(BIN / "course"), "check", LESSON]
+    cold = Row(
+        "`course check 01`, cold shell (.venv/bin/course)",
+        sample(lambda: run_ok(cli, cwd=ROOT), plan.cli_check),
+        target=1.0,
+        floor=floor,
+        max_ratio=1.5,
+    )
+    rows = [cold]
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv:
+        argv = [uv, "run", "course", "check", LESSON]
+        samples = sample(lambda: run_ok(argv, cwd=ROOT), plan.uv_run_check)
+        rows.append(Row("`uv run course check 01`", samples, floor=floor))
+    else:
+        rows.append(Row("`uv run course check 01`", error="uv is not on PATH"))
+    return [*rows, floor]
+
+
+def measure_alembic_floor(plan: Plan, scratch: Path) -> list[float]:
+    """One cold `alembic upgrade head` on the solution: interpreter, imports, one migration."""
+    project = copy_solution(scratch)
+    env = {**os.environ, "DATABASE_URL": ""}
+    argv = [str(BIN / "alembic"), "upgrade", "head"]
+
+    def fresh() -> None:
+        env["DATABASE_URL"] = fresh_database("bench_floor")
+
+    return sample(lambda: run_ok(argv, cwd=project, env=env), plan.alembic_floor, before=fresh)
+
+
+# --------------------------------------------------------------------------------------------
+# (c) `course reset 01` (the database part), against a bare DROP + CREATE ... TEMPLATE
+
+
+def reset_exercise_database() -> None:
+    """What cmd_reset does for the database, without its print (under the bench prefix)."""
+    from course_db import databases
+    from course_db.server import get_server
+
+    info = lesson()
+    server = get_server()
+    template = databases.ensure_template(server, info.number, info.fixture_path)
+    databases.clone(server, template, databases.db_name(info.number, "exercise"))
+
+
+def measure_reset(plan: Plan) -> list[Row]:
+    reset_exercise_database()  # warm-up: imports, and the template exists
+    samples = sample(reset_exercise_database, plan.reset)
+    floor = Row(
+        "floor: DROP ... WITH (FORCE) + CREATE ... TEMPLATE, open connection",
+        measure_reset_floor(plan),
+        is_floor=True,
+    )
+    reset = Row(
+        "`course reset 01` database (get_server+ensure_template+clone)",
+        samples,
+        target=0.1,
+        floor=floor,
+    )
+    return [reset, floor]
+
+
+def measure_reset_floor(plan: Plan) -> list[float]:
+    """The two statements a reset cannot avoid, on a connection that is already open."""
+    import psycopg
+    from psycopg import sql
+
+    from course_db import databases
+    from course_db.server import get_server
+
+    server = get_server()
+    template = databases.ensure_template(server, LESSON, lesson().fixture_path)
+    target = sql.Identifier(databases.db_name(LESSON, "bench_raw"))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(target)
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(target, sql.Identifier(template))
+    with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+
+        def once() -> None:
+            conn.execute(drop)
+            conn.execute(create)
+
+        try:
+            once()  # warm-up
+            return sample(once, plan.reset)
+        finally:
+            conn.execute(drop)  # it carries no course marker, so drop it here
+
+
+# --------------------------------------------------------------------------------------------
+# (d) the embedded server: cold start, restart, attach; always in throwaway folders
+
+
+@contextlib.contextmanager
+def embedded_at(state: Path) -> Iterator[None]:
+    """Point course_db.server at another `.course` folder.
+
+    server.py takes its folder from module functions (`pgdata_dir`, `state_dir`) and has no
+    parameter for it, so the bench swaps them for the duration. Refuses the project's own folder.
+    """
+    from course_db import server
+    from course_db.paths import STATE
+
+    if state.resolve() == STATE.resolve():
+        raise BenchError("refusing to point the bench at the project's own .course folder")
+    saved = server.pgdata_dir, server.state_dir
+    server.pgdata_dir = lambda: state / "pgdata"
+    server.state_dir = lambda *parts: state.joinpath(*parts)
+    try:
+        yield
+    finally:
+        server.pgdata_dir, server.state_dir = saved
+
+
+def embedded_child(state: Path) -> None:
+    """The subprocess side of a timed start: embedded_server() on `state`; prints its own time."""
+    from course_db import server
+
+    with embedded_at(state):
+        seconds_in_call = timed(server.embedded_server)
+    print(json.dumps({"in_call": seconds_in_call}))
+
+
+def start_in_subprocess(state: Path) -> tuple[float, float]:
+    """(end to end, inside embedded_server()) for one start of the server in `state`."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "--embedded-child", str(state)]
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    end_to_end = time.perf_counter() - started
+    if done.returncode != 0:
+        raise BenchError(f"starting a server in {state} failed: {done.stderr.strip()[-300:]}")
+    return end_to_end, json.loads(done.stdout.strip().splitlines()[-1])["in_call"]
+
+
+def stop_throwaway(state: Path) -> None:
+    """Stop the server in `state` the way `course db stop` would, then kill any leftover."""
+    from course_db import server
+    from course_db.errors import SetupError
+
+    with embedded_at(state), contextlib.suppress(SetupError):
+        server.stop_embedded()
+    pgdata = str(state / "pgdata")
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            if pgdata in cmdline and "postgres" in Path(cmdline[0]).name:
+                os.kill(int(proc.name), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def throwaway_state(scratch: Path) -> Iterator[Path]:
+    """A new, empty `.course`-like folder that the `pgserver` user can traverse (as root)."""
+    scratch.chmod(0o755)
+    state = Path(tempfile.mkdtemp(prefix="srv-", dir=scratch))
+    state.chmod(0o755)
+    try:
+        yield state
+    finally:
+        stop_throwaway(state)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def measure_embedded(plan: Plan, scratch: Path) -> list[Row]:
+    cold, cold_call, restart, restart_call, attach = [], [], [], [], []
+    for repetition in range(plan.server_cold):
+        with throwaway_state(scratch) as state:
+            end_to_end, in_call = start_in_subprocess(state)
+            cold.append(end_to_end)
+            cold_call.append(in_call)
+            stop_throwaway(state)
+            end_to_end, in_call = start_in_subprocess(state)
+            restart.append(end_to_end)
+            restart_call.append(in_call)
+            if repetition == plan.server_cold - 1:
+                attach = measure_attach(plan, state)
+    return [
+        Row("embedded cold start, new pgdata (subprocess end to end)", cold, target=2.0),
+        Row("  of which inside embedded_server()", cold_call),
+        Row("embedded restart of a stopped server (subprocess end to end)", restart),
+        Row("  of which inside embedded_server()", restart_call),
+        Row("embedded attach to a running server (in-process)", attach),
+    ]
+
+
+def measure_attach(plan: Plan, state: Path) -> list[float]:
+    from course_db import server
+
+    with embedded_at(state):
+        server.embedded_server()  # warm-up
+        return sample(server.embedded_server, plan.attach)
+
+
+# --------------------------------------------------------------------------------------------
+# (e) `course lab` until JupyterLab answers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def process_group(argv: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """Start `argv` in its own process group, and always end the whole group."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        end_group(proc)
+
+
+def end_group(proc: subprocess.Popen) -> None:
+    """SIGTERM lets Jupyter remove its runtime files; SIGKILL whatever is left after 10 s."""
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and group_alive(proc.pid):
+            proc.poll()
+            time.sleep(0.05)
+        if not group_alive(proc.pid):
+            break
+    proc.wait()
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def lab_once(scratch: Path, index: int) -> float:
+    """Seconds from `course lab` to the first 200 of /api/status.
+
+    cli.py passes its extra arguments to `jupyter lab` verbatim, including a leading `--`, after
+    which Jupyter reads `--ServerApp.port=...` as a file to open and exits; without `--`, argparse
+    rejects them. So the port and token go in through Jupyter's own environment variables.
+    """
+    port = free_port()
+    runtime = scratch / "jupyter-runtime"
+    env = {
+        **os.environ,
+        "JUPYTER_PORT": str(port),
+        "JUPYTER_PORT_RETRIES": "0",
+        "JUPYTER_TOKEN": LAB_TOKEN,
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+    }
+    url = f"http://127.0.0.1:{port}/api/status?token={LAB_TOKEN}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    log = scratch / f"lab-{index}.log"
+    started = time.perf_counter()
+    with process_group([str(BIN / "course"), "lab", "--no-browser"], log, env) as proc:
+        while time.perf_counter() - started < LAB_DEADLINE:
+            if answers(opener, url):
+                return time.perf_counter() - started
+            if proc.poll() is not None:
+                tail = " / ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
+                raise BenchError(f"course lab exited {proc.returncode}: {tail}")
+            time.sleep(0.05)
+    raise BenchError(f"JupyterLab did not answer within {LAB_DEADLINE:.0f} s")
+
+
+def answers(opener: urllib.request.OpenerDirector, url: str) -> bool:
+    try:
+        with opener.open(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
+        return False
+
+
+def measure_lab(plan: Plan, scratch: Path) -> list[Row]:
+    samples = [lab_once(scratch, index) for index in range(plan.lab)]
+    return [
+        Row("`course lab` until /api/status 200, first start", samples[:1]),
+        Row("`course lab` until /api/status 200, warm", samples[1:], target=5.0),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Cleanup of the bench's databases
+
+
+def progress_database_exists() -> bool:
+    from course_db import databases, progress
+    from course_db.server import get_server
+
+    with databases.admin(get_server()) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (progress.PROGRESS_DB,))
+        return row.fetchone() is not None
+
+
+def drop_bench_databases(progress_existed: bool) -> None:
+    """Drop every database of the bench prefix, its progress rows, and a progress db it made."""
+    import psycopg
+    from psycopg import sql
+
+    from course_db import databases, progress
+    from course_db.server import get_server
+
+    server = get_server()
+    for name in databases.course_databases(server):
+        databases.drop_database(server, name)
+    raw = sql.Identifier(databases.db_name(LESSON, "bench_raw"))
+    with databases.admin(server) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(raw))
+    with (
+        contextlib.suppress(psycopg.OperationalError),
+        psycopg.connect(
+            **server.conninfo(progress.PROGRESS_DB),
+            autocommit=True,  # type: ignore[arg-type]
+        ) as conn,
+    ):
+        with contextlib.suppress(psycopg.errors.UndefinedTable):
+            conn.execute("DELETE FROM progress WHERE prefix = %s", (BENCH_PREFIX,))
+        others = 0
+        with contextlib.suppress(psycopg.errors.UndefinedTable):
+            others = conn.execute("SELECT count(*) FROM progress").fetchone()[0]
+    if not progress_existed and not others:
+        with databases.admin(server) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {progress.PROGRESS_DB} WITH (FORCE)")
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: ignore further signals so the cleanup below can finish."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def run(plan: Plan, scratch: Path) -> list[Row]:
+    rows: list[Row] = []
+    guarded(rows, 'check("01") via warm worker', lambda: measure_warm_check(plan))
+    guarded(rows, "`course check 01`, cold shell", lambda: measure_cold_check(plan, scratch))
+    guarded(rows, "`course reset 01` database", lambda: measure_reset(plan))
+    guarded(rows, "embedded server", lambda: measure_embedded(plan, scratch))
+    guarded(rows, "`course lab`", lambda: measure_lab(plan, scratch))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--embedded-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.embedded_child:
+        embedded_child(args.embedded_child)
+        return 0
+
+    os.environ["COURSE_DB_PREFIX"] = BENCH_PREFIX  # never touch the learner's databases
+    os.environ["COURSE_SOURCE"] = "solutions"
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    plan = QUICK if args.quick else FULL
+    progress_existed = True
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
+            try:
+                print(describe_environment(), flush=True)
+                progress_existed = progress_database_exists()
+                build_template()
+                rows = run(plan, Path(tmp))
+            finally:
+                drop_bench_databases(progress_existed)
+    except KeyboardInterrupt:
+        print("Interrupted; everything the bench created has been removed.", file=sys.stderr)
+        return 130
+    print()
+    print(render(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The real `alembic` CLI in a subprocess: the course's DATABASE_URL only, and a wall-clock limit."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import REVISION, ProjectCopy, edit, tree_hash
+
+from course_db import databases
+from course_db.alembic_runner import child_env, run_alembic
+from course_db.inspection import connect, table_exists
+from course_db.lessons import Lesson
+from course_db.server import Server
+
+BOGUS_URL = "postgresql+psycopg://someone:secret@db.invalid:5432/production"
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def database_url(server: Server, lesson01: Lesson) -> Iterator[str]:
+    """A fresh clone of lesson 01's template, dropped afterwards."""
+    template = databases.ensure_template(server, lesson01.number, lesson01.fixture_path)
+    name = databases.db_name(lesson01.number, f"runner_{os.getpid()}_{next(_names)}")
+    yield databases.clone(server, template, name)
+    databases.drop_database(server, name)
+
+
+def process_gone(pid: int) -> bool:
+    """True once `pid` has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def test_child_env_always_sets_the_course_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", BOGUS_URL)
+    env = child_env("postgresql+psycopg://postgres@/course_x?host=/tmp", {"DATABASE_URL": "x"})
+    assert env["DATABASE_URL"] == "postgresql+psycopg://postgres@/course_x?host=/tmp"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_run_alembic_upgrade_head_on_solution_copy(
+    project_copy: ProjectCopy, database_url: str
+) -> None:
+    project = project_copy("solutions")
+    before = tree_hash(project)
+    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=60)
+    assert result.ok, result.output
+    assert result.args == ["upgrade", "head"] and not result.timed_out
+    assert "Running upgrade  -> 0001_author_slugs" in result.output
+    assert 0 < result.duration < 30
+    with connect(database_url) as conn:
+        assert table_exists(conn, "author_slugs")
+        assert conn.execute("SELECT count(*) FROM author_slugs").fetchone()[0] == 1000
+    assert tree_hash(project) == before  # no __pycache__ written into the project
+
+
+def test_run_alembic_ignores_an_outer_database_url(
+    project_copy: ProjectCopy, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", BOGUS_URL)
+    project = project_copy("solutions")
+    upgrade = run_alembic(project, ["upgrade", "head"], database_url, timeout=60)
+    assert upgrade.ok, upgrade.output
+    current = run_alembic(project, ["current"], database_url, timeout=60)
+    assert current.ok, current.output
+    assert "0001_author_slugs (head)" in current.output
+    assert "db.invalid" not in current.output
+    with connect(database_url) as conn:  # the course's database is the one that was migrated
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            "0001_author_slugs",
+        )
+
+
+def test_run_alembic_failure_returns_output_and_exit_code(project_copy: ProjectCopy, database_url: str) -> None:
+    project = project_copy("solutions")
+    edit(
+        project / REVISION,
+        "    authors = op.get_bind()",
+        '    raise RuntimeError("boom")\n    authors = op.get_bind()',
+    )
+    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=60)
+    assert result.returncode != 0 and not result.ok and not result.timed_out
+    assert "RuntimeError: boom" in result.output
+
+
+def test_run_alembic_timeout_kills_an_endless_revision(
+    project_copy: ProjectCopy, database_url: str, tmp_path: Path
+) -> None:
+    project = project_copy("solutions")
+    pid_file = tmp_path / "sleeper.pid"
+    edit(
+        project / REVISION,
+        "    authors = op.get_bind()",
+        "    import subprocess\n"
+        "    sleeper = subprocess.Popen(['sleep', '60'])\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(sleeper.pid))\n"
+        "    while True:\n"
+        "        pass\n"
+        "    authors = op.get_bind()",
+    )
+    timeout = 3.0
+    started = time.perf_counter()
+    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=timeout)
+    elapsed = time.perf_counter() - started
+    assert result.timed_out and not result.ok
+    assert elapsed < timeout + 2, elapsed
+    assert timeout <= result.duration < timeout + 2
+    assert "Running upgrade  -> 0001_author_slugs" in result.output  # where it hung
+    sleeper = int(pid_file.read_text())  # the migration's own child dies with it
+    deadline = time.monotonic() + 3
+    while not process_gone(sleeper):
+        assert time.monotonic() < deadline, "the migration's subprocess survived the timeout"
+        time.sleep(0.05)
