@@ -37,10 +37,27 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.update(lab_settings())
     env.setdefault("PLOOMBER_STATS_ENABLED", "false")
     env.setdefault("PLOOMBER_VERSION_CHECK_DISABLED", "1")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return subprocess.call([*argv, *args.jupyter_args], env=env, cwd=ROOT)
+
+
+def lab_settings() -> dict[str, str]:
+    """Keep JupyterLab's settings and workspaces in `.course/`, with the news pop-up off.
+
+    The pop-up asks every new learner about Jupyter news; the course has nothing to do with it.
+    """
+    settings = state_dir("jupyter", "settings")
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    if not news.exists():
+        news.parent.mkdir(parents=True, exist_ok=True)
+        news.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
+    return {
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(state_dir("jupyter", "workspaces")),
+    }
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -93,7 +93,11 @@ class Report:
     def _repr_html_(self) -> str:
         rows = []
         for result in self.results:
-            mark = "✅" if result.passed else "❌"
+            mark = (
+                "<b style='color:#1a7f37'>PASS</b>"
+                if result.passed
+                else "<b style='color:#cf222e'>FAIL</b>"
+            )
             message = "" if result.passed else html.escape(result.message)
             rows.append(
                 f"<tr><td>{mark}</td><td>Task {result.task}</td>"
@@ -102,7 +106,7 @@ class Report:
             )
         error = ""
         if self.error:
-            error = f"<p>⚠️ <b>{html.escape(self.error)}</b><br>TIP: {html.escape(self.tip)}</p>"
+            error = f"<p><b>ERROR {html.escape(self.error)}</b><br>TIP: {html.escape(self.tip)}</p>"
         return (
             f"<table>{''.join(rows)}</table>{error}<p><b>{html.escape(self.summary())}</b></p>"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ def describe_exception(exc: BaseException, project: Path) -> str:
     """The exception in a few lines, located in the learner's file, without the library frames."""
     where = learner_location(exc, project)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    # A SyntaxError names the file by the check's temporary copy: show it relative, as `where` is.
+    text = text.replace(str(project.resolve()) + os.sep, "").replace(str(project) + os.sep, "")
     lines = [
         line
         for line in text.splitlines()

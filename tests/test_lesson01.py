@@ -1,0 +1,273 @@
+"""Lesson 01's grader: the solution passes, the starter and every mutant fail with a message that
+names the problem, bad input is a learner's failure (never a setup error), and a check never
+writes to the learner's folder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import MODELS, REVISION, Grade, ProjectCopy, edit, tree_hash
+
+from course_db.grading import Report
+from course_db.worker import WorkerClient
+
+Mutation = Callable[[Path], None]
+
+
+def replace(old: str, new: str) -> Mutation:
+    return lambda project: edit(project / REVISION, old, new)
+
+
+def drop_downgrade(project: Path) -> None:
+    path = project / REVISION
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\ndef downgrade()") == 1
+    path.write_text(text.split("\ndef downgrade()")[0], encoding="utf-8")
+
+
+def append(code: str) -> Mutation:
+    def mutate(project: Path) -> None:
+        path = project / REVISION
+        path.write_text(path.read_text(encoding="utf-8") + code, encoding="utf-8")
+
+    return mutate
+
+
+def before_reading_authors(code: str) -> Mutation:
+    return replace("    authors = op.get_bind()", code + "    authors = op.get_bind()")
+
+
+def failure_text(report: Report) -> str:
+    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
+
+
+def assert_learner_failure(report: Report) -> None:
+    """A failed check the learner can act on: exit 1, no setup error, no traceback."""
+    assert report.status == "failed", report.as_text()
+    assert report.exit_code == 1
+    assert not report.error and not report.tip
+    assert report.failures()
+    assert "Traceback (most recent call last)" not in report.as_text()
+
+
+def test_check_solution_passes(grade: Grade, project_copy: ProjectCopy) -> None:
+    project = project_copy("solutions")
+    before = tree_hash(project)
+    report = grade(project)
+    assert report.passed, report.as_text()
+    assert report.exit_code == 0
+    assert [r.task for r in report.results] == [1, 2, 3, 3]
+    assert tree_hash(project) == before
+
+
+def test_check_untouched_starter_fails_with_task_messages(
+    grade: Grade, project_copy: ProjectCopy
+) -> None:
+    project = project_copy("exercises")
+    before = tree_hash(project)
+    report = grade(project)
+    assert_learner_failure(report)
+    failed = {r.task: r.message for r in report.failures()}
+    assert set(failed) == {2, 3}
+    assert "author_slugs is empty after the upgrade" in failed[2]
+    assert "left behind" in failed[3] and "table author_slugs" in failed[3]
+    assert report.summary().startswith("Lesson 01: 2 of 3 checks failed. Start with task 2")
+    assert tree_hash(project) == before
+
+
+MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
+    "no_unicode_normalisation": (
+        replace(
+            'unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()',
+            'name or ""',
+        ),
+        2,
+        ["authors have a wrong slug", "author 1 'José Núñez': expected 'jose-nunez', got 'jos-n-ez'"],
+    ),
+    "no_dedupe": (
+        replace('        if slug in taken:\n            slug = f"{slug}-{author_id}"\n', ""),
+        1,
+        [
+            "`alembic upgrade head` failed",
+            "UniqueViolation",
+            "duplicate key value violates unique constraint",
+            "(at migrations/versions/0001_author_slugs.py, line ",
+            "in upgrade)",
+        ],
+    ),
+    "downgrade_does_nothing": (
+        replace('    op.drop_table("author_slugs")', "    pass"),
+        3,
+        ["left behind:", "table author_slugs"],
+    ),
+    "downgrade_drops_authors_too": (
+        replace(
+            '    op.drop_table("author_slugs")',
+            '    op.drop_table("author_slugs")\n    op.drop_table("authors")',
+        ),
+        3,
+        ["removed what it did not create:", "table authors"],
+    ),
+    "no_fallback_for_empty_names": (
+        replace('return slug or f"author-{author_id}"', "return slug"),
+        2,
+        ["authors have a wrong slug", "author 11 None: expected 'author-11', got ''"],
+    ),
+    "table_named_differently": (
+        lambda project: (
+            edit(project / REVISION, '"author_slugs",\n        sa.Column', '"author_slug",\n        sa.Column'),
+            edit(project / REVISION, 'op.drop_table("author_slugs")', 'op.drop_table("author_slug")'),
+        ),
+        1,
+        ["there is no table author_slugs"],
+    ),
+    "slugs_differ_between_runs": (
+        replace('rows.append({"author_id": author_id, "slug": slug})',
+                'rows.append({"author_id": author_id, "slug": f"{slug}-{__import__(\'uuid\').uuid4().hex[:6]}"})'),
+        2,
+        ["authors have a wrong slug"],
+    ),
+    "unique_missing": (
+        replace('sa.Column("slug", sa.Text(), nullable=False, unique=True)',
+                'sa.Column("slug", sa.Text(), nullable=False)'),
+        1,
+        ["slug is not unique"],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_check_mutant_fails_naming_the_problem(
+    grade: Grade, project_copy: ProjectCopy, mutant: str
+) -> None:
+    mutate, task, phrases = MUTANTS[mutant]
+    project = project_copy("solutions")
+    mutate(project)
+    report = grade(project)
+    assert_learner_failure(report)
+    first = report.failures()[0]
+    assert first.task == task, report.as_text()
+    for phrase in phrases:
+        assert phrase in first.message, report.as_text()
+
+
+# mutation, phrases the failure must contain ("{line}": the line of `marker` in the revision), marker
+BAD_INPUT: dict[str, tuple[Mutation, list[str], str]] = {
+    "syntax_error": (
+        append("\n\ndef broken(:\n    pass\n"),
+        ["SyntaxError", "(at migrations/versions/0001_author_slugs.py, line {line})"],
+        "def broken(:",
+    ),
+    "exception_after_create_table": (
+        before_reading_authors('    raise RuntimeError("boom")\n'),
+        [
+            "`alembic upgrade head` failed",
+            "RuntimeError: boom",
+            "(at migrations/versions/0001_author_slugs.py, line {line}, in upgrade)",
+        ],
+        'raise RuntimeError("boom")',
+    ),
+    "system_exit_in_upgrade": (
+        before_reading_authors("    raise SystemExit(3)\n"),
+        ["`alembic upgrade head` failed", "SystemExit: 3", "line {line}, in upgrade"],
+        "raise SystemExit(3)",
+    ),
+    "interpreter_exit_in_upgrade": (
+        before_reading_authors("    import os\n    os._exit(3)\n"),
+        ["ended abruptly (exit status 3)", "Running upgrade  -> 0001_author_slugs"],
+        "os._exit(3)",
+    ),
+    "missing_downgrade": (drop_downgrade, ["no downgrade() function"], ""),
+}
+
+
+def line_of(project: Path, marker: str) -> int:
+    lines = (project / REVISION).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if marker in line)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_check_bad_input_is_a_clear_failure_and_next_check_passes(
+    grade: Grade, project_copy: ProjectCopy, case: str
+) -> None:
+    mutate, phrases, marker = BAD_INPUT[case]
+    project = project_copy("solutions")
+    mutate(project)
+    line = line_of(project, marker) if marker else 0
+    before = tree_hash(project)
+    report = grade(project)
+    assert_learner_failure(report)
+    text = failure_text(report)
+    for phrase in phrases:
+        assert phrase.format(line=line) in text, report.as_text()
+    assert "/tmp/" not in text and "course-check-" not in text  # no path of the check's copy
+    assert tree_hash(project) == before
+    assert not list(project.rglob("__pycache__"))
+    assert grade(project_copy("solutions")).passed
+
+
+def test_check_endless_loop_is_stopped_after_the_timeout(
+    grade: Grade, project_copy: ProjectCopy
+) -> None:
+    project = project_copy("solutions")
+    before_reading_authors("    while True:\n        pass\n")(project)
+    before = tree_hash(project)
+    started = time.perf_counter()
+    report = grade(project, timeout=3)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 8, elapsed
+    assert_learner_failure(report)
+    message = report.failures()[0].message
+    assert "The check was stopped after 3 s" in message
+    assert "Running upgrade  -> 0001_author_slugs" in message  # shows where it hung
+    assert tree_hash(project) == before
+    assert grade(project_copy("solutions")).passed
+
+
+def test_check_missing_project_folder_is_a_setup_error(grade: Grade, tmp_path: Path) -> None:
+    report = grade(tmp_path / "nowhere")
+    assert report.status == "error" and report.exit_code == 2
+    assert "There is no folder" in report.error and report.tip
+
+
+def test_check_folder_without_alembic_ini_is_a_setup_error(
+    grade: Grade, project_copy: ProjectCopy
+) -> None:
+    project = project_copy("solutions")
+    (project / "alembic.ini").unlink()
+    report = grade(project)
+    assert report.exit_code == 2 and "no alembic.ini" in report.error
+    assert "course reset 01 --files" in report.tip
+
+
+def test_worker_sees_edits_between_two_checks(project_copy: ProjectCopy) -> None:
+    """The warm worker (the notebook's path) never caches learner code between checks."""
+    project = project_copy("solutions")
+    revision = (project / REVISION).read_text(encoding="utf-8")
+    models = (project / MODELS).read_text(encoding="utf-8")
+    client = WorkerClient()
+    try:
+        MUTANTS["downgrade_does_nothing"][0](project)
+        report = client.check("01", project)
+        assert report.exit_code == 1 and "left behind" in failure_text(report), report.as_text()
+
+        (project / REVISION).write_text(revision, encoding="utf-8")  # the learner fixes it
+        report = client.check("01", project)
+        assert report.passed, report.as_text()
+
+        (project / MODELS).write_text(
+            models + '\nraise RuntimeError("models.py was read again")\n', encoding="utf-8"
+        )
+        report = client.check("01", project)
+        assert report.exit_code == 1, report.as_text()
+        assert "models.py was read again" in failure_text(report)
+
+        (project / MODELS).write_text(models, encoding="utf-8")
+        report = client.check("01", project, timeout=20)
+        assert report.passed, report.as_text()
+    finally:
+        client.close()
+    assert not list(project.rglob("__pycache__"))

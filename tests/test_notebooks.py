@@ -1,0 +1,84 @@
+"""Committed notebooks: readable on GitHub, free of anything that belongs to one machine."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from course_db.lessons import all_lessons
+from course_db.paths import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+# What must never reach a committed output: machine paths, hosts, ports, credentials, prefixes.
+LEAKS = {
+    "an absolute path": re.compile(r"(?<![\w.])/(?:home|root|tmp|work|Users|var|opt|private)/"),
+    "a Windows path": re.compile(r"[A-Za-z]:\\\\"),
+    "a host or port": re.compile(r"127\.0\.0\.1|localhost|:5432\b|host=", re.IGNORECASE),
+    "a password": re.compile(r"password|passwd|://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE),
+    "a database name of one checkout": re.compile(r"course_[0-9a-f]{6}_"),
+    "the server's data folder": re.compile(r"pgdata"),
+}
+
+
+def outputs_text(notebook: Path) -> str:
+    data = json.loads(notebook.read_text(encoding="utf-8"))
+    chunks = []
+    for cell in data["cells"]:
+        for output in cell.get("outputs", []):
+            chunks.append(json.dumps(output, ensure_ascii=False))
+    return "\n".join(chunks)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_outputs_leak_nothing_machine_specific(notebook: Path) -> None:
+    text = outputs_text(notebook)
+    found = {what: pattern.findall(text)[:3] for what, pattern in LEAKS.items()}
+    assert not {what: hits for what, hits in found.items() if hits}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_is_committed_with_outputs_and_no_errors(notebook: Path) -> None:
+    data = json.loads(notebook.read_text(encoding="utf-8"))
+    code = [cell for cell in data["cells"] if cell["cell_type"] == "code"]
+    assert code and all(cell.get("outputs") for cell in code if cell["source"])
+    errors = [o for cell in code for o in cell.get("outputs", []) if o["output_type"] == "error"]
+    assert not errors
+
+
+def test_every_ready_lesson_has_a_notebook_exercise_and_solution() -> None:
+    for lesson in all_lessons():
+        if lesson.ready:
+            assert lesson.notebook.is_file(), lesson.notebook
+            assert (lesson.starter_dir / "README.md").is_file()
+            assert (lesson.solution_dir / "alembic.ini").is_file()
+
+
+def files_in(root: Path) -> set[str]:
+    return {
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def test_starter_and_solution_hold_the_same_files() -> None:
+    for lesson in all_lessons():
+        if lesson.ready:
+            assert files_in(lesson.starter_dir) == files_in(lesson.solution_dir)
+
+
+def test_starter_marks_each_place_to_edit_with_todo() -> None:
+    for lesson in all_lessons():
+        if lesson.ready:
+            starter = "".join(
+                path.read_text(encoding="utf-8") for path in lesson.starter_dir.rglob("*.py")
+            )
+            solution = "".join(
+                path.read_text(encoding="utf-8") for path in lesson.solution_dir.rglob("*.py")
+            )
+            assert "# TODO:" in starter
+            assert "# TODO:" not in solution
