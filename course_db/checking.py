@@ -26,7 +26,9 @@ _counter = itertools.count(1)
 OUTPUT_TAIL_LINES = 15
 
 
-def run_check(number: str, project: Path | str | None = None, timeout: float | None = None) -> Report:
+def run_check(
+    number: str, project: Path | str | None = None, timeout: float | None = None
+) -> Report:
     """Grade `project` (default: the lesson's exercise folder) and record the result."""
     started = time.perf_counter()
     report = Report(lesson=str(number))

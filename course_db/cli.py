@@ -1,4 +1,4 @@
-"""The `course` command: a thin layer over the library that turns errors into ERROR/TIP and exit codes.
+"""The `course` command: a thin layer over the library; errors become ERROR/TIP and exit codes.
 
 Exit codes: 0 done (or passed), 1 the learner's work fails a check, 2 a setup problem.
 """
@@ -28,7 +28,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
     server = get_server()
     log.info("Database: %s", server.describe())
     argv = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
         f"--ServerApp.root_dir={ROOT}",
         "--ServerApp.ip=127.0.0.1",
     ]
@@ -72,8 +75,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             state = "coming soon"
         elif lesson.number in done:
             entry = done[lesson.number]
-            state = "passed" if entry.ever_passed else (
-                f"in progress ({entry.passed_tasks}/{entry.total_tasks} checks pass)"
+            state = (
+                "passed"
+                if entry.ever_passed
+                else (f"in progress ({entry.passed_tasks}/{entry.total_tasks} checks pass)")
             )
         else:
             state = "not started"
@@ -89,7 +94,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if not args.all and not args.lesson:
         raise SetupError("Which lesson?", tip="`uv run course check 01`, or `--all`.")
-    numbers = [lesson.number for lesson in all_lessons() if lesson.ready] if args.all else [args.lesson]
+    numbers = (
+        [lesson.number for lesson in all_lessons() if lesson.ready] if args.all else [args.lesson]
+    )
     preload()
     worst = 0
     for number in numbers:
@@ -156,14 +163,27 @@ def cmd_solution(args: argparse.Namespace) -> int:
     lesson = get_lesson(args.lesson)
     if not args.yes:
         if not sys.stdin.isatty():
-            raise SetupError("Not asking without a terminal.", tip="add --yes to show the solution.")
-        answer = input(f"Show the solution of lesson {lesson.number}? Try `course hint` first. [y/N] ")
+            raise SetupError(
+                "Not asking without a terminal.", tip="add --yes to show the solution."
+            )
+        answer = input(
+            f"Show the solution of lesson {lesson.number}? Try `course hint` first. [y/N] "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             return 0
     diff = subprocess.run(
-        ["git", "diff", "--no-index", "--no-color", "--",
-         str(lesson.starter_dir.relative_to(ROOT)), str(lesson.solution_dir.relative_to(ROOT))],
-        cwd=ROOT, capture_output=True, text=True,
+        [
+            "git",
+            "diff",
+            "--no-index",
+            "--no-color",
+            "--",
+            str(lesson.starter_dir.relative_to(ROOT)),
+            str(lesson.solution_dir.relative_to(ROOT)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     print(diff.stdout or "Your exercise already matches the solution.")
     return 0
@@ -194,17 +214,24 @@ def restore_starter(lesson) -> Path:
     if folder.exists():
         shutil.copytree(folder, backup)
     ref = next(
-        (ref for ref in ("origin/HEAD", "origin/main", "HEAD") if _git_ok("rev-parse", "--verify", "-q", ref)),
+        (
+            ref
+            for ref in ("origin/HEAD", "origin/main", "HEAD")
+            if _git_ok("rev-parse", "--verify", "-q", ref)
+        ),
         None,
     )
     if ref is None:
-        raise SetupError("This folder is not a git checkout of the course.",
-                         tip="clone the course with git to restore starter files.")
+        raise SetupError(
+            "This folder is not a git checkout of the course.",
+            tip="clone the course with git to restore starter files.",
+        )
     relative = str(folder.relative_to(ROOT))
     if folder.exists():
         shutil.rmtree(folder)
-    subprocess.run(["git", "checkout", ref, "--", relative], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "checkout", ref, "--", relative], cwd=ROOT, check=True, capture_output=True
+    )
     subprocess.run(["git", "reset", "-q", "--", relative], cwd=ROOT, capture_output=True)
     return backup.relative_to(ROOT)
 
@@ -270,9 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("lesson", nargs="?", help="lesson number, e.g. 01")
     check.add_argument("--all", action="store_true", help="check every ready lesson")
     check.add_argument("--project", help="grade the Alembic project in this folder instead")
-    check.add_argument("--timeout", type=float, help="time limit in seconds (default: the lesson's)")
-    check.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="show timings and the checker's traceback if it fails")
+    check.add_argument(
+        "--timeout", type=float, help="time limit in seconds (default: the lesson's)"
+    )
+    check.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show timings and the checker's traceback if it fails",
+    )
     check.set_defaults(func=cmd_check)
 
     verify = sub.add_parser("verify", help=cmd_verify.__doc__, description=cmd_verify.__doc__)
@@ -280,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=cmd_verify)
 
     alembic = sub.add_parser(
-        "alembic", help=cmd_alembic.__doc__, description=cmd_alembic.__doc__,
+        "alembic",
+        help=cmd_alembic.__doc__,
+        description=cmd_alembic.__doc__,
         usage="course alembic NN -- ALEMBIC_ARGS",
     )
     alembic.add_argument("lesson", help="lesson number, e.g. 01")
@@ -292,21 +327,29 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("lesson", help="lesson number, e.g. 01")
     hint.set_defaults(func=cmd_hint)
 
-    solution = sub.add_parser("solution", help=cmd_solution.__doc__, description=cmd_solution.__doc__)
+    solution = sub.add_parser(
+        "solution", help=cmd_solution.__doc__, description=cmd_solution.__doc__
+    )
     solution.add_argument("lesson", help="lesson number, e.g. 01")
     solution.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     solution.set_defaults(func=cmd_solution)
 
     reset = sub.add_parser("reset", help=cmd_reset.__doc__, description=cmd_reset.__doc__)
     reset.add_argument("lesson", help="lesson number, e.g. 01")
-    reset.add_argument("--files", action="store_true",
-                       help="also restore the starter files (yours are backed up in .course/backups)")
+    reset.add_argument(
+        "--files",
+        action="store_true",
+        help="also restore the starter files (yours are backed up in .course/backups)",
+    )
     reset.set_defaults(func=cmd_reset)
 
     db = sub.add_parser("db", help=cmd_db.__doc__, description=cmd_db.__doc__)
-    db.add_argument("action", choices=["url", "psql", "status", "stop"],
-                    help="url: print a URL; psql: open psql; status: what runs where; stop: stop "
-                         "the embedded server")
+    db.add_argument(
+        "action",
+        choices=["url", "psql", "status", "stop"],
+        help="url: print a URL; psql: open psql; status: what runs where; stop: stop "
+        "the embedded server",
+    )
     db.add_argument("lesson", nargs="?", help="for url/psql: a lesson's exercise database")
     db.set_defaults(func=cmd_db)
     return parser

@@ -67,7 +67,9 @@ class Report:
     def summary(self) -> str:
         """One line: what happened and what to do next."""
         if self.status == "error":
-            return f"Lesson {self.lesson}: the check could not run (a setup problem, not your code)."
+            return (
+                f"Lesson {self.lesson}: the check could not run (a setup problem, not your code)."
+            )
         if self.passed:
             return f"Lesson {self.lesson}: all {len(self.results)} checks passed. Well done!"
         first = self.failures()[0]
@@ -107,9 +109,7 @@ class Report:
         error = ""
         if self.error:
             error = f"<p><b>ERROR {html.escape(self.error)}</b><br>TIP: {html.escape(self.tip)}</p>"
-        return (
-            f"<table>{''.join(rows)}</table>{error}<p><b>{html.escape(self.summary())}</b></p>"
-        )
+        return f"<table>{''.join(rows)}</table>{error}<p><b>{html.escape(self.summary())}</b></p>"
 
     def __repr__(self) -> str:
         return self.as_text()

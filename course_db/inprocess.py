@@ -87,5 +87,7 @@ def learner_location(exc: BaseException, project: Path) -> str:
     found = ""
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.startswith(root):
-            found = f"{Path(frame.filename).relative_to(root)}, line {frame.lineno}, in {frame.name}"
+            found = (
+                f"{Path(frame.filename).relative_to(root)}, line {frame.lineno}, in {frame.name}"
+            )
     return found

@@ -21,6 +21,7 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from course_db.alembic_runner import kill_group
@@ -151,7 +152,8 @@ def _run_subprocess(job: Job, timeout: float) -> Outcome:
             proc.kill()
             printed, _ = proc.communicate()
             return Outcome(timed_out=True, output=printed)
-        payload = open(result_path, "rb").read() if os.path.exists(result_path) else b""
+        result = Path(result_path)
+        payload = result.read_bytes() if result.exists() else b""
         return _outcome(payload, False, proc.returncode, printed)
 
 

@@ -52,9 +52,7 @@ def _connect(server: Server) -> psycopg.Connection:
             if not exists:
                 try:
                     conn.execute(f"CREATE DATABASE {PROGRESS_DB}")
-                    conn.execute(
-                        f"COMMENT ON DATABASE {PROGRESS_DB} IS '{MARKER} shared progress'"
-                    )
+                    conn.execute(f"COMMENT ON DATABASE {PROGRESS_DB} IS '{MARKER} shared progress'")
                 except psycopg.errors.DuplicateDatabase:
                     pass  # another process created it first
         return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]

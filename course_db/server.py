@@ -80,7 +80,7 @@ def get_server() -> Server:
 
 
 def parse_admin_url(url: str) -> Server:
-    """Read `COURSE_DATABASE_URL`, accepting the plain `postgresql://` form operators often paste."""
+    """Read `COURSE_DATABASE_URL`; the plain `postgresql://` that operators paste is accepted."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("postgresql", "postgres"):
@@ -164,7 +164,9 @@ def start_embedded(pgdata: Path) -> Path:
     """Start (or create) the embedded server; called under `server_lock`."""
     info = read_postmaster_pid(pgdata)
     if info is not None and not pid_alive(info[0]):
-        log.info("Removed a stale postmaster.pid left by a server that was killed (pid %s).", info[0])
+        log.info(
+            "Removed a stale postmaster.pid left by a server that was killed (pid %s).", info[0]
+        )
         (pgdata / "postmaster.pid").unlink(missing_ok=True)
         # The socket's lock file names the same dead postmaster, and PostgreSQL counts a killed but
         # not yet reaped (zombie) process as alive: left there, it refuses to start.

@@ -47,7 +47,9 @@ class WorkerClient:
             )
         return self._proc
 
-    def check(self, lesson: str, project: Path | None = None, timeout: float | None = None) -> Report:
+    def check(
+        self, lesson: str, project: Path | None = None, timeout: float | None = None
+    ) -> Report:
         request = {
             "lesson": lesson,
             "project": str(project) if project else None,

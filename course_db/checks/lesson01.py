@@ -84,7 +84,9 @@ def _table_shape(conn) -> Result:
     cons = constraints(conn, TABLE)
     if ("p", ["author_id"], None) not in cons:
         problems.append("author_id is not the primary key")
-    if not any(kind == "f" and cols_ == ["author_id"] and ref == "authors" for kind, cols_, ref in cons):
+    if not any(
+        kind == "f" and cols_ == ["author_id"] and ref == "authors" for kind, cols_, ref in cons
+    ):
         problems.append("author_id has no foreign key to authors.id")
     if ["slug"] not in unique_indexes(conn, TABLE):
         problems.append("slug is not unique: add unique=True (or a UniqueConstraint)")
@@ -98,18 +100,26 @@ def _slug_values(conn, expected: dict[int, str], authors) -> Result:
     got = dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
     if not got:
         return Result(
-            2, name, False,
+            2,
+            name,
+            False,
             f"{TABLE} is empty after the upgrade: read the authors with op.get_bind(), compute "
             "each slug in Python and insert the rows (op.bulk_insert).",
         )
     names = dict(authors)
     missing = [author_id for author_id in expected if author_id not in got]
-    wrong = [author_id for author_id in expected if author_id in got and got[author_id] != expected[author_id]]
+    wrong = [
+        author_id
+        for author_id in expected
+        if author_id in got and got[author_id] != expected[author_id]
+    ]
     if not missing and not wrong:
         return Result(2, name, True)
     lines = []
     if missing:
-        lines.append(f"{len(missing)} of {len(expected)} authors have no row, e.g. ids {missing[:5]}.")
+        lines.append(
+            f"{len(missing)} of {len(expected)} authors have no row, e.g. ids {missing[:5]}."
+        )
     if wrong:
         lines.append(f"{len(wrong)} of {len(expected)} authors have a wrong slug, e.g.:")
         lines.extend(
@@ -142,7 +152,9 @@ def _slugs(conn) -> dict[int, str]:
     return dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
 
 
-def _round_trip(root: Path, database_url: str, before: set[str], authors_sum: str, first) -> list[Result]:
+def _round_trip(
+    root: Path, database_url: str, before: set[str], authors_sum: str, first
+) -> list[Result]:
     name = "downgrade removes exactly what upgrade added"
     step = alembic(root, "downgrade", "base")
     if not step.ok:
@@ -166,7 +178,10 @@ def _round_trip(root: Path, database_url: str, before: set[str], authors_sum: st
     with connect(database_url) as conn:
         got = _slugs(conn)
     same = got == first  # the same as the first upgrade gave, right or wrong (task 2 grades those)
-    return [*results, Result(3, again, same, "" if same else "The second upgrade gave other slugs.")]
+    return [
+        *results,
+        Result(3, again, same, "" if same else "The second upgrade gave other slugs."),
+    ]
 
 
 def _as_dicts(results: list[Result]) -> list[dict]:
