@@ -101,7 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     worst = 0
     for number in numbers:
         report = run_check(number, args.project, args.timeout)
-        print(report.as_text())
+        print(report.as_text(), file=sys.stderr if report.status == "error" else sys.stdout)
         if args.verbose:
             print(report.detail + f"({report.duration:.2f} s)")
         worst = max(worst, report.exit_code)

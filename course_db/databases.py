@@ -69,7 +69,8 @@ def admin(server: Server) -> Iterator[psycopg.Connection]:
     try:
         conn = psycopg.connect(**server.conninfo(), autocommit=True)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = reason.removeprefix("connection failed: ")
         tip = (
             "check that the server is running and that COURSE_DATABASE_URL is right "
             "(unset it to use the course's embedded PostgreSQL)."

@@ -82,8 +82,8 @@ def describe_exception(exc: BaseException, project: Path) -> str:
 def learner_location(exc: BaseException, project: Path) -> str:
     """`path/in/project.py, line N, in func` of the deepest frame in the learner's project."""
     root = str(project.resolve())
-    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(root):
-        return f"{Path(exc.filename).relative_to(root)}, line {exc.lineno}"
+    if isinstance(exc, SyntaxError):
+        return ""  # its own message already names the file and line
     found = ""
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.startswith(root):
