@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import http.client
 import json
 import os
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 if TYPE_CHECKING:
     from course_db.lessons import Lesson
@@ -572,6 +574,76 @@ def measure_lab(plan: Plan, scratch: Path) -> list[Row]:
 
 
 # --------------------------------------------------------------------------------------------
+# --breakdown: where a warm check's time goes
+
+# (module, attribute, label). Patching a module attribute reaches the forked grader too, since
+# the child is a fork of this process; every timed call appends one JSON line to a shared file.
+PHASES = [
+    ("course_db.checking", "get_server", "get_server()"),
+    ("course_db.databases", "ensure_template", "ensure_template()"),
+    ("course_db.databases", "clone", "clone() the check database"),
+    ("course_db.checking", "run_isolated", "run_isolated(): fork + grade + wait"),
+    ("course_db.checks.lesson01", "connect", "  in child: psycopg connect()"),
+    ("course_db.checks.lesson01", "alembic", "  in child: alembic steps (up, down, up)"),
+    ("course_db.databases", "drop_database", "drop_database() the check database"),
+    ("course_db.progress", "record", "progress.record()"),
+]
+
+
+def timing(func: Callable[..., Any], label: str, sink: Path) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def timed_call(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            with open(sink, "a") as out:  # one short O_APPEND write: safe across the fork
+                out.write(json.dumps([label, time.perf_counter() - started]) + "\n")
+
+    return timed_call
+
+
+def breakdown(plan: Plan, scratch: Path) -> str:
+    """Per-phase mean time of a warm in-process run_check, as a second Markdown table."""
+    import importlib
+
+    from course_db.checking import run_check
+    from course_db.isolation import preload
+
+    preload()
+    require_pass(run_check(LESSON))  # warm-up, untimed
+    sink = scratch / "phases.jsonl"
+    with contextlib.ExitStack() as patches:
+        for module_name, attribute, label in PHASES:
+            module = importlib.import_module(module_name)
+            wrapped = timing(getattr(module, attribute), label, sink)
+            patches.enter_context(mock.patch.object(module, attribute, wrapped))
+        totals = sample(lambda: require_pass(run_check(LESSON)), plan.inprocess_check)
+    spent: dict[str, list[float]] = {label: [] for _, _, label in PHASES}
+    for line in sink.read_text().splitlines():
+        label, seconds_spent = json.loads(line)
+        spent[label].append(seconds_spent)
+    n = len(totals)
+    lines = [
+        f"Where a warm in-process check's time goes (mean per check, n={n}, "
+        f"median total {seconds(statistics.median(totals))}):",
+        "",
+        "| phase | per check | calls per check |",
+        "|---|---|---|",
+    ]
+    for label, values in spent.items():
+        lines.append(f"| {label} | {seconds(sum(values) / n)} | {len(values) / n:g} |")
+    return "\n".join(lines)
+
+
+def guarded_breakdown(plan: Plan, scratch: Path) -> str:
+    try:
+        return breakdown(plan, scratch)
+    except Exception as exc:  # the table above still stands
+        return f"Breakdown failed: {type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------------------------
 # Cleanup of the bench's databases
 
 
@@ -639,6 +711,9 @@ def run(plan: Plan, scratch: Path) -> list[Row]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time the phases of a warm check"
+    )
     parser.add_argument("--embedded-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.embedded_child:
@@ -658,6 +733,7 @@ def main() -> int:
                 progress_existed = progress_database_exists()
                 build_template()
                 rows = run(plan, Path(tmp))
+                extra = guarded_breakdown(plan, Path(tmp)) if args.breakdown else ""
             finally:
                 drop_bench_databases(progress_existed)
     except KeyboardInterrupt:
@@ -665,6 +741,9 @@ def main() -> int:
         return 130
     print()
     print(render(rows))
+    if extra:
+        print()
+        print(extra)
     return 0
 
 

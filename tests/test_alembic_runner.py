@@ -1,4 +1,4 @@
-"""The real `alembic` CLI in a subprocess: the course's DATABASE_URL only, and a wall-clock limit."""
+"""The real `alembic` CLI in a subprocess: the course's DATABASE_URL only, a wall-clock limit."""
 
 from __future__ import annotations
 
@@ -79,7 +79,9 @@ def test_run_alembic_ignores_an_outer_database_url(
         )
 
 
-def test_run_alembic_failure_returns_output_and_exit_code(project_copy: ProjectCopy, database_url: str) -> None:
+def test_run_alembic_failure_returns_output_and_exit_code(
+    project_copy: ProjectCopy, database_url: str
+) -> None:
     project = project_copy("solutions")
     edit(
         project / REVISION,

@@ -1,4 +1,4 @@
-"""Database names and prefixes, templates built from fixtures, clones, and what the course may drop."""
+"""Names and prefixes, templates built from fixtures, clones, and what the course may drop."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_ensure_template_builds_once_closed_to_connections(server: Server, tmp_p
         assert name == databases.db_name("99", "template")
         info = database_info(server, name)
         assert info is not None
-        oid, is_template, allow_connections = info
+        _, is_template, allow_connections = info
         assert is_template and not allow_connections
         with databases.admin(server) as conn:
             comment = databases.comment_of(conn, name)

@@ -17,7 +17,8 @@ from course_db.server import Server, embedded_server, get_server, parse_admin_ur
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/postgres"
 embedded_only = pytest.mark.skipif(
-    bool(os.environ.get("COURSE_DATABASE_URL")), reason="COURSE_DATABASE_URL names an external server"
+    bool(os.environ.get("COURSE_DATABASE_URL")),
+    reason="COURSE_DATABASE_URL names an external server",
 )
 
 
@@ -34,7 +35,10 @@ def test_parse_admin_url_normalises_plain_postgresql_scheme() -> None:
 def test_parse_admin_url_defaults_user_port_and_database() -> None:
     server = parse_admin_url("postgresql://db.example.org")
     assert (server.user, server.password, server.port, server.admin_db) == (
-        "postgres", None, None, "postgres"
+        "postgres",
+        None,
+        None,
+        "postgres",
     )
     assert server.url() == "postgresql+psycopg://postgres@db.example.org/postgres"
     assert server.conninfo()["dbname"] == "postgres"
