@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         "alembic",
         help=cmd_alembic.__doc__,
         description=cmd_alembic.__doc__,
-        usage="course alembic NN -- ALEMBIC_ARGS",
+        usage="course alembic [--timeout SECONDS] NN -- ALEMBIC_ARGS",
     )
     alembic.add_argument("lesson", help="lesson number, e.g. 01")
     alembic.add_argument("--timeout", type=float, default=120.0, help="time limit in seconds")
@@ -357,10 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("course: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("course: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     try:
         return args.func(args)
     except SetupError as exc:

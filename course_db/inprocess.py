@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 
 MAX_ERROR_LINES = 6
+MAX_LINE = 200  # SQLAlchemy quotes whole statements and their parameters
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,9 @@ def describe_exception(exc: BaseException, project: Path) -> str:
     lines = [
         line
         for line in text.splitlines()
-        if line.strip() and not line.startswith("(Background on this error at")
+        if line.strip() and not line.startswith(("(Background on this error at", "[parameters:"))
     ]
+    lines = [line if len(line) <= MAX_LINE else line[: MAX_LINE - 3] + "..." for line in lines]
     if len(lines) > MAX_ERROR_LINES:
         lines = [*lines[: MAX_ERROR_LINES - 1], "..."]
     message = "\n".join(lines)
