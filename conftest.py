@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 
 import psycopg
 import pytest
@@ -18,8 +19,10 @@ from course_db.paths import ROOT
 from course_db.server import get_server
 
 # xdist workers inherit the controller's environment, override included: compute the base once.
+# A random part per run keeps two test runs in one checkout from dropping each other's databases.
 if "COURSE_TEST_BASE_PREFIX" not in os.environ:
-    os.environ["COURSE_TEST_BASE_PREFIX"] = databases.prefix().removeprefix("course_")
+    checkout = databases.prefix().removeprefix("course_")
+    os.environ["COURSE_TEST_BASE_PREFIX"] = f"{checkout}_{secrets.token_hex(2)}"
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 _base = os.environ["COURSE_TEST_BASE_PREFIX"][: 30 - len(f"course__t_{_worker}")]
 os.environ["COURSE_DB_PREFIX"] = f"course_{_base}_t_{_worker}"

@@ -20,6 +20,7 @@ class RunResult:
     output: str
     duration: float
     timed_out: bool
+    errors: str = ""  # stderr, when it was kept apart from `output` (`separate_stderr=True`)
 
     @property
     def ok(self) -> bool:
@@ -46,8 +47,13 @@ def run_alembic(
     database_url: str,
     timeout: float = 60.0,
     extra_env: Mapping[str, str] | None = None,
+    separate_stderr: bool = False,
 ) -> RunResult:
-    """Run `alembic ARGS` in `project` with a wall-clock limit; stdout and stderr interleaved."""
+    """Run `alembic ARGS` in `project` with a wall-clock limit; stdout and stderr interleaved.
+
+    With `separate_stderr`, `output` is stdout only and `errors` holds stderr (Alembic's log lines),
+    as a shell's `alembic upgrade head --sql > migration.sql` keeps them apart.
+    """
     argv = [sys.executable, "-m", "alembic", *args]
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -56,18 +62,19 @@ def run_alembic(
         env=child_env(database_url, extra_env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE if separate_stderr else subprocess.STDOUT,
         text=True,
         start_new_session=True,  # so a timeout kills whatever the migration started, too
     )
     try:
-        output, _ = proc.communicate(timeout=timeout)
+        output, errors = proc.communicate(timeout=timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
         kill_group(proc.pid)
-        output, _ = proc.communicate()
+        output, errors = proc.communicate()
         timed_out = True
-    return RunResult(list(args), proc.returncode, output, time.perf_counter() - started, timed_out)
+    duration = time.perf_counter() - started
+    return RunResult(list(args), proc.returncode, output, duration, timed_out, errors or "")
 
 
 def kill_group(pid: int) -> None:

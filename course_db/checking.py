@@ -2,16 +2,19 @@
 
 A check never trusts the learner's database and never writes to the learner's folder: it copies
 the project to a temporary folder, clones a fresh database from the lesson's template, runs the
-lesson's grader on both in an isolated child (`isolation.py`), then drops the database.
+lesson's grader on both in an isolated child (`isolation.py`), then drops the database. A warm
+worker clones the next check's database after answering (`Spares`), off the learner's clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_db import databases, progress
@@ -20,16 +23,23 @@ from course_db.grading import Report, Result
 from course_db.isolation import Job, Outcome, run_isolated
 from course_db.lessons import Lesson, get_lesson
 from course_db.paths import ROOT
-from course_db.server import get_server
+from course_db.server import Server, get_server
 
 _counter = itertools.count(1)
 OUTPUT_TAIL_LINES = 15
 
 
 def run_check(
-    number: str, project: Path | str | None = None, timeout: float | None = None
+    number: str,
+    project: Path | str | None = None,
+    timeout: float | None = None,
+    spares: Spares | None = None,
 ) -> Report:
-    """Grade `project` (default: the lesson's exercise folder) and record the result."""
+    """Grade `project` (default: the lesson's exercise folder) and record the result.
+
+    With `spares` (a warm worker's), the check takes a database cloned ahead of time and leaves
+    the dropping to `Spares.tidy`, after the answer; without, it clones and drops in line.
+    """
     started = time.perf_counter()
     report = Report(lesson=str(number))
     try:
@@ -37,23 +47,14 @@ def run_check(
         report.lesson = lesson.number
         folder = resolve_project(lesson, project)
         server = get_server()
-        template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
-        name = databases.db_name(lesson.number, f"check_{os.getpid()}_{next(_counter)}")
-        url = databases.clone(server, template, name)
+        name, url = (spares or Spares()).take(server, lesson)
         try:
-            with tempfile.TemporaryDirectory(prefix=f"course-check-{lesson.number}-") as tmp:
-                copy = Path(tmp) / "project"
-                shutil.copytree(
-                    folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-                )
-                job = Job(
-                    f"course_db.checks.lesson{lesson.number}",
-                    "grade",
-                    {"project": str(copy), "database_url": url},
-                )
-                outcome = run_isolated(job, timeout or lesson.check_timeout)
+            outcome = grade_copy(lesson, folder, url, timeout or lesson.check_timeout)
         finally:
-            databases.drop_database(server, name)
+            if spares is None:
+                databases.drop_database(server, name)
+            else:
+                spares.used.append(name)
         report.results = results_of(outcome, timeout or lesson.check_timeout)
         if outcome.crash:
             report.error = "The checker itself failed: a course bug or a database problem."
@@ -64,6 +65,69 @@ def run_check(
         report.error, report.tip = exc.message, exc.tip
     report.duration = time.perf_counter() - started
     return report
+
+
+def grade_copy(lesson: Lesson, folder: Path, url: str, timeout: float) -> Outcome:
+    """Run the lesson's grader on a throwaway copy of `folder` (the learner's stays untouched)."""
+    with tempfile.TemporaryDirectory(prefix=f"course-check-{lesson.number}-") as tmp:
+        copy = Path(tmp) / "project"
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        job = Job(
+            f"course_db.checks.lesson{lesson.number}",
+            "grade",
+            {"project": str(copy), "database_url": url},
+        )
+        return run_isolated(job, timeout)
+
+
+@dataclass
+class Spares:
+    """Fresh check databases, cloned before they are needed.
+
+    Cloning a template costs 20-300 ms depending on the machine's disk; a warm worker clones the
+    next lesson database after it has answered, so a learner's `check()` does not wait for it.
+    A spare is used only if it was cloned from the template of the same fixture, server and prefix.
+    """
+
+    ready: dict[str, tuple[tuple[str, ...], str, str]] = field(default_factory=dict)
+    used: list[str] = field(default_factory=list)
+
+    def take(self, server: Server, lesson: Lesson) -> tuple[str, str]:
+        """(name, url) of a fresh database for one check of `lesson`."""
+        template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
+        key = self._key(server, lesson)
+        spare = self.ready.pop(lesson.number, None)
+        if spare is not None:
+            if spare[0] == key:
+                return spare[1], spare[2]
+            self.used.append(spare[1])
+        name = databases.db_name(lesson.number, f"check_{os.getpid()}_{next(_counter)}")
+        return name, databases.clone(server, template, name)
+
+    def tidy(self, lesson_number: str) -> None:
+        """After an answer: drop used databases and clone a spare for the next check."""
+        try:
+            server = get_server()
+            while self.used:
+                databases.drop_database(server, self.used.pop())
+            lesson = get_lesson(lesson_number)
+            if lesson.number not in self.ready:
+                name, url = self.take(server, lesson)
+                self.ready[lesson.number] = (self._key(server, lesson), name, url)
+        except SetupError:
+            pass  # the next check reports the problem, with its TIP
+
+    def close(self) -> None:
+        self.used.extend(name for _, name, _ in self.ready.values())
+        self.ready.clear()
+        with contextlib.suppress(SetupError):
+            server = get_server()
+            while self.used:
+                databases.drop_database(server, self.used.pop())
+
+    @staticmethod
+    def _key(server: Server, lesson: Lesson) -> tuple[str, ...]:
+        return (server.url(), databases.prefix(), databases.fixture_hash(lesson.fixture_path))
 
 
 def resolve_project(lesson: Lesson, project: Path | str | None) -> Path:

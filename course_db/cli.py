@@ -123,8 +123,14 @@ def cmd_alembic(args: argparse.Namespace) -> int:
     lesson = get_lesson(args.lesson)
     url = exercise_database(lesson)
     alembic_args = args.alembic_args[1:] if args.alembic_args[:1] == ["--"] else args.alembic_args
-    result = run_alembic(lesson.exercise_dir, alembic_args, url, timeout=args.timeout)
+    # Offline SQL goes to stdout and Alembic's log lines to stderr, as with the plain CLI, so
+    # `course alembic NN -- upgrade head --sql > migration.sql` writes only SQL to the file.
+    offline = "--sql" in alembic_args
+    result = run_alembic(
+        lesson.exercise_dir, alembic_args, url, timeout=args.timeout, separate_stderr=offline
+    )
     sys.stdout.write(result.output)
+    sys.stderr.write(result.errors)
     if result.timed_out:
         print(f"course: alembic was stopped after {args.timeout:.0f} s.", file=sys.stderr)
         return 1

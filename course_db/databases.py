@@ -152,7 +152,13 @@ def drop(conn: psycopg.Connection, name: str) -> None:
             tip="set COURSE_LEARNER to a name of your own, or drop that database yourself.",
         )
     ident = sql.Identifier(name)
-    conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
+    # An interrupted DROP leaves a database "invalid" (datconnlimit -2): PostgreSQL then allows
+    # only DROP on it, and an ALTER ends the session with a FATAL error.
+    invalid = conn.execute(
+        "SELECT datconnlimit = -2 FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
+    if not (invalid and invalid[0]):
+        conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
 
 

@@ -3,11 +3,15 @@
 `%alembic ARGS` works in the lesson's scratch project (under `.course/`) against the demo database;
 `%alembic --exercise ARGS` works in the learner's `exercises/NN_*` against the exercise database.
 Each prints `$ alembic ARGS` first, then what Alembic printed, with machine paths made relative so
-the notebook reads the same on every machine.
+the notebook reads the same on every machine. `%alembic --short-tb ARGS` also shortens a Python
+traceback to the frames in the project and the final error (for lessons that show a failure live).
+A trailing `> FILE` writes what Alembic printed on stdout into FILE in the project, as a shell
+would: `%alembic upgrade head --sql > migration.sql`.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -25,12 +29,25 @@ class AlembicMagics(Magics):
 
         args = shlex.split(line)
         exercise = "--exercise" in args
-        args = [arg for arg in args if arg != "--exercise"]
+        short = "--short-tb" in args
+        args = [arg for arg in args if arg not in ("--exercise", "--short-tb")]
+        args, target = redirect(args)
         session = current_session()
         project, url = session.exercise_target() if exercise else session.demo_target()
-        print("$ alembic " + " ".join(shlex.quote(arg) for arg in args), flush=True)
-        result = run_alembic(project, args, url, timeout=session.command_timeout)
-        output = sanitize(result.output, project)
+        shown = " ".join(shlex.quote(arg) for arg in args) + (f" > {target}" if target else "")
+        print("$ alembic " + shown, flush=True)
+        result = run_alembic(
+            project,
+            args,
+            url,
+            timeout=session.command_timeout,
+            separate_stderr=bool(target),
+        )
+        if target:  # stdout into the file, Alembic's log lines (stderr) on screen, as in a shell
+            (project / target).write_text(result.output, encoding="utf-8")
+        output = sanitize(result.errors if target else result.output, project)
+        if short:
+            output = shorten_traceback(output)
         if output:
             print(output, end="" if output.endswith("\n") else "\n")
         if result.timed_out:
@@ -39,11 +56,57 @@ class AlembicMagics(Magics):
             print(f"(exit code {result.returncode})")
 
 
+def redirect(args: list[str]) -> tuple[list[str], str | None]:
+    """`upgrade head --sql > migration.sql` -> (the arguments for Alembic, "migration.sql")."""
+    if len(args) >= 2 and args[-2] == ">":
+        return args[:-2], args[-1]
+    if args and args[-1].startswith(">") and len(args[-1]) > 1:
+        return args[:-1], args[-1][1:]
+    return args, None
+
+
 def sanitize(text: str, project) -> str:
     """Make machine paths relative: `/home/ana/course/.course/scratch/01/x` -> `x`."""
     for base, shown in ((str(project) + "/", ""), (str(project), "."), (str(ROOT) + "/", "")):
         text = text.replace(base, shown)
     return text
+
+
+FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line \d+')
+HIDDEN = "  ... (frames in Alembic, SQLAlchemy and Python: hidden by the course)"
+
+
+def shorten_traceback(text: str) -> str:
+    """Keep what ran before a traceback, the frames in the project and the final error.
+
+    Each run of library frames (Alembic, SQLAlchemy, importlib) becomes one `...` line, and chained
+    tracebacks are dropped: their files and line numbers change with every library release.
+    """
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line == "Traceback (most recent call last):"]
+    if not starts:
+        return text
+    kept, hidden = [*lines[: starts[0]], lines[starts[-1]]], False
+    body = lines[starts[-1] + 1 :]
+    i = 0
+    while i < len(body) and body[i].startswith("  "):
+        end = i + 1
+        while end < len(body) and body[end].startswith("    "):
+            end += 1
+        match = FRAME.match(body[i])
+        path = match["path"] if match else ""
+        if path and not path.startswith(("/", "<", ".venv")):
+            if hidden:
+                kept.append(HIDDEN)
+                hidden = False
+            kept.extend(body[i:end])
+        else:
+            hidden = True
+        i = end
+    if hidden:
+        kept.append(HIDDEN)
+    kept.extend(line for line in body[i:] if not line.startswith("(Background on this error at"))
+    return "\n".join(kept) + ("\n" if text.endswith("\n") else "")
 
 
 def load_ipython_extension(ipython) -> None:

@@ -8,6 +8,7 @@ one JSON request per line in, one JSON report per line out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -66,7 +67,7 @@ class WorkerClient:
             except (BrokenPipeError, OSError):
                 line = ""
             except KeyboardInterrupt:  # its answer would reach the next check: start afresh
-                self.close_locked()
+                self.close_locked(wait=0)
                 raise
             if not line:
                 self.close_locked()
@@ -81,29 +82,39 @@ class WorkerClient:
         with self._lock:
             self.close_locked()
 
-    def close_locked(self) -> None:
+    def close_locked(self, wait: float = 5.0) -> None:
+        """Ask the worker to finish (it drops its spare databases), then make sure it is gone."""
         if self._proc is not None:
-            if self._proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                self._proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
                 self._proc.kill()
-            self._proc.wait()
+                self._proc.wait()
             self._proc = None
 
 
 def serve() -> None:
-    from course_db.checking import run_check
+    from course_db.checking import Spares, run_check
     from course_db.isolation import preload
 
     preload()
-    for line in sys.stdin:
-        request = json.loads(line)
-        for key, value in request["env"].items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        report = run_check(request["lesson"], request["project"], request["timeout"])
-        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
-        sys.stdout.flush()
+    spares = Spares()
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            for key, value in request["env"].items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            report = run_check(request["lesson"], request["project"], request["timeout"], spares)
+            sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+            sys.stdout.flush()
+            spares.tidy(report.lesson)  # after answering: off the learner's clock
+    finally:
+        spares.close()
 
 
 if __name__ == "__main__":

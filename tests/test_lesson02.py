@@ -1,0 +1,277 @@
+"""Lesson 02's grader: the solution and equivalent ones pass, the starter and every mutant fail with
+a message that names the problem and the fix, bad input is a clear failure, and a check never
+writes to the learner's folder."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import edit, tree_hash
+
+from course_db.checking import run_check
+from course_db.checks.lesson02 import DECOY_DB, plant_decoy
+from course_db.grading import Report
+from course_db.lessons import get_lesson
+
+ENV = Path("migrations/env.py")
+Mutation = Callable[[Path], None]
+Copy = Callable[[str], Path]
+Grade = Callable[..., Report]
+
+
+@pytest.fixture
+def copy02(tmp_path: Path) -> Copy:
+    """`copy02("solutions")` or `copy02("exercises")`: a fresh copy of lesson 02's project."""
+    lesson = get_lesson("02")
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": lesson.solution_dir, "exercises": lesson.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / lesson.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def grade02(warm: None) -> Grade:
+    def run(project: Path, timeout: float | None = None) -> Report:
+        return run_check("02", project=project, timeout=timeout)
+
+    return run
+
+
+def replace(*pairs: str) -> Mutation:
+    """replace(old, new, old2, new2, ...) in env.py, each exactly once."""
+
+    def mutate(project: Path) -> None:
+        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+            edit(project / ENV, old, new)
+
+    return mutate
+
+
+def failure_text(report: Report) -> str:
+    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
+
+
+def assert_learner_failure(report: Report) -> None:
+    """A failed check the learner can act on: exit 1, no setup error, no traceback."""
+    assert report.status == "failed", report.as_text()
+    assert report.exit_code == 1
+    assert not report.error and not report.tip
+    assert "Traceback (most recent call last)" not in report.as_text()
+
+
+def test_check_solution_passes_and_leaves_the_folder_alone(grade02: Grade, copy02: Copy) -> None:
+    project = copy02("solutions")
+    before = tree_hash(project)
+    report = grade02(project)
+    assert report.passed, report.as_text()
+    assert [r.task for r in report.results] == [1, 1, 2, 3, 4]
+    assert tree_hash(project) == before
+    assert not list(project.rglob("__pycache__"))
+
+
+def test_check_untouched_starter_fails_with_task_messages(grade02: Grade, copy02: Copy) -> None:
+    project = copy02("exercises")
+    before = tree_hash(project)
+    report = grade02(project)
+    assert_learner_failure(report)
+    failed = {(r.task, r.name): r.message for r in report.failures()}
+    assert [task for task, _ in failed] == [1, 1, 2, 3]  # offline mode already works: task 4
+    text = failure_text(report)
+    assert "env.py connected to the URL in alembic.ini" in text
+    assert "fell back to the URL in alembic.ini" in text
+    assert "synchronous engine (PGDialect_psycopg)" in text
+    assert "Fix task 1 first" in text
+    assert "Start with task 1" in report.summary()
+    assert tree_hash(project) == before
+
+
+ASYNC_FROM_INI = (
+    "    engine = create_async_engine(database_url(), poolclass=pool.NullPool)\n",
+    "    engine = async_engine_from_config(\n"
+    "        config.get_section(config.config_ini_section, {}),\n"
+    '        prefix="sqlalchemy.",\n'
+    "        poolclass=pool.NullPool,\n"
+    "    )\n",
+    "from sqlalchemy.ext.asyncio import create_async_engine",
+    "from sqlalchemy.ext.asyncio import async_engine_from_config, create_async_engine",
+)
+
+SYNC_ONLINE = (
+    "    asyncio.run(run_async_migrations())",
+    "    from sqlalchemy import create_engine\n\n"
+    "    engine = create_engine(database_url(), poolclass=pool.NullPool)\n"
+    "    with engine.connect() as connection:\n"
+    "        do_run_migrations(connection)\n"
+    "    engine.dispose()",
+)
+
+MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
+    "online_url_from_alembic_ini": (
+        replace(*ASYNC_FROM_INI),
+        1,
+        ["env.py connected to the URL in alembic.ini", repr(DECOY_DB)],
+    ),
+    "falls_back_to_alembic_ini": (
+        replace(
+            '    url = os.environ.get("DATABASE_URL")\n',
+            '    url = os.environ.get("DATABASE_URL")'
+            ' or config.get_main_option("sqlalchemy.url")\n',
+        ),
+        1,
+        ["With DATABASE_URL unset", "fell back to the URL in alembic.ini"],
+    ),
+    "offline_reads_alembic_ini": (
+        replace(
+            "        url=database_url(),\n",
+            '        url=config.get_main_option("sqlalchemy.url"),\n',
+        ),
+        1,
+        ["`alembic upgrade head --sql` still wrote SQL", "run_migrations_offline()"],
+    ),
+    "unset_url_error_names_nothing": (
+        replace(
+            '        raise SystemExit("DATABASE_URL is not set: export it, or run `course alembic '
+            '02 -- ...`.")\n',
+            '        raise SystemExit("no URL")\n',
+        ),
+        1,
+        ["its error does not say that DATABASE_URL is missing", "SystemExit: no URL"],
+    ),
+    "sync_engine_kept": (
+        replace(*SYNC_ONLINE),
+        2,
+        ["synchronous engine (PGDialect_psycopg)", "create_async_engine()"],
+    ),
+    "asyncio_run_missing": (
+        replace("    asyncio.run(run_async_migrations())", "    run_async_migrations()"),
+        1,
+        ["env.py migrated nothing there", "was never awaited", "asyncio.run(run_async_migrations"],
+    ),
+    "target_metadata_none": (
+        replace("target_metadata = Base.metadata", "target_metadata = None"),
+        3,
+        ["target_metadata is None", "Base.metadata"],
+    ),
+    "target_metadata_empty": (
+        replace(
+            "target_metadata = Base.metadata",
+            "from sqlalchemy import MetaData\n\ntarget_metadata = MetaData()",
+        ),
+        3,
+        ["drop table posts", "drop table users", "describes none of these tables"],
+    ),
+    "offline_connects": (
+        replace(
+            "    context.configure(\n        url=database_url(),",
+            "    run_migrations_online()\n    return\n    context.configure(\n"
+            "        url=database_url(),",
+        ),
+        4,
+        ["Offline mode opened a connection"],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_check_mutant_fails_naming_the_problem(grade02: Grade, copy02: Copy, mutant: str) -> None:
+    mutate, task, phrases = MUTANTS[mutant]
+    project = copy02("solutions")
+    mutate(project)
+    report = grade02(project)
+    assert_learner_failure(report)
+    assert report.failures()[0].task == task, report.as_text()
+    for phrase in phrases:
+        assert phrase in failure_text(report), report.as_text()
+
+
+EQUIVALENT: dict[str, Mutation] = {
+    # The seed's way: the ini's section as a dict, its URL replaced before the engine is built.
+    "seed_style_async_engine_from_config": replace(
+        *ASYNC_FROM_INI[:2],
+        "    engine = async_engine_from_config(\n"
+        "        config.get_section(config.config_ini_section, {}),\n",
+        "    section = config.get_section(config.config_ini_section, {})\n"
+        '    section["sqlalchemy.url"] = database_url()\n'
+        "    engine = async_engine_from_config(\n"
+        "        section,\n",
+        *ASYNC_FROM_INI[2:],
+    ),
+    "os_environ_keyerror": replace(
+        '    url = os.environ.get("DATABASE_URL")\n    if not url:\n'
+        '        raise SystemExit("DATABASE_URL is not set: export it, or run `course alembic '
+        '02 -- ...`.")\n    return url\n',
+        '    return os.environ["DATABASE_URL"]\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(EQUIVALENT))
+def test_check_equivalent_solution_passes(grade02: Grade, copy02: Copy, variant: str) -> None:
+    project = copy02("solutions")
+    EQUIVALENT[variant](project)
+    report = grade02(project)
+    assert report.passed, report.as_text()
+
+
+def append(code: str) -> Mutation:
+    def mutate(project: Path) -> None:
+        path = project / ENV
+        path.write_text(path.read_text(encoding="utf-8") + code, encoding="utf-8")
+
+    return mutate
+
+
+BAD_INPUT: dict[str, tuple[Mutation, list[str]]] = {
+    "syntax_error": (
+        append("\n\ndef broken(:\n    pass\n"),
+        ["env.py loads", "SyntaxError", 'File "migrations/env.py", line'],
+    ),
+    "wrong_models_import": (
+        replace("from app.models import Base", "from models import Base"),
+        ["env.py loads", "No module named 'models'", "(at migrations/env.py, line"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_check_bad_input_is_one_clear_failure(grade02: Grade, copy02: Copy, case: str) -> None:
+    mutate, phrases = BAD_INPUT[case]
+    project = copy02("solutions")
+    mutate(project)
+    before = tree_hash(project)
+    report = grade02(project)
+    assert_learner_failure(report)
+    assert len(report.results) == 1, report.as_text()
+    for phrase in phrases:
+        assert phrase in failure_text(report), report.as_text()
+    assert "/tmp/" not in failure_text(report)
+    assert tree_hash(project) == before
+
+
+@pytest.mark.parametrize(
+    ("ini", "expected"),
+    [
+        ("[alembic]\nscript_location = x\n", "[alembic]\nsqlalchemy.url = {url}\nscript_location"),
+        ("[alembic]\nsqlalchemy.url = driver://u:p@h/db\n", "[alembic]\nsqlalchemy.url = {url}\n"),
+        ("[alembic]\nsqlalchemy.url=\n[loggers]\n", "[alembic]\nsqlalchemy.url = {url}\n[loggers]"),
+    ],
+)
+def test_plant_decoy_sets_one_url_and_escapes_percent(
+    tmp_path: Path, ini: str, expected: str
+) -> None:
+    path = tmp_path / "alembic.ini"
+    path.write_text(ini, encoding="utf-8")
+    plant_decoy(path, "postgresql+psycopg://app:p%40ss@db.example:5432/app")
+    url = f"postgresql+psycopg://app:p%%40ss@db.example:5432/{DECOY_DB}"
+    text = path.read_text(encoding="utf-8")
+    assert expected.format(url=url) in text
+    assert text.count("sqlalchemy.url") == 1

@@ -1,0 +1,396 @@
+"""Lesson 04's grader: the solution passes, the starter and the learner's likely wrong answers
+(the seed's own migrations among them) fail with a message that names the problem and the fix,
+and a check never writes to the learner's folder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import edit, tree_hash
+
+from course_db import databases
+from course_db.alembic_runner import run_alembic
+from course_db.checking import run_check
+from course_db.checks.lesson04 import expected_full_name, table_columns
+from course_db.grading import Report
+from course_db.inspection import connect, constraints
+from course_db.lessons import get_lesson
+from course_db.magics import shorten_traceback
+
+LESSON = get_lesson("04")
+FULL_NAME = Path("migrations/versions/0002_full_name.py")
+SPLIT = Path("migrations/versions/0003_split_addresses.py")
+Mutation = Callable[[Path], None]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 04's folder."""
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
+        target = tmp_path / source / LESSON.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+def grade(project: Path) -> Report:
+    return run_check("04", project=project)
+
+
+def failure_text(report: Report) -> str:
+    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
+
+
+def assert_learner_failure(report: Report) -> None:
+    """A failed check the learner can act on: exit 1, no setup error, no traceback."""
+    assert report.status == "failed", report.as_text()
+    assert not report.error and not report.tip
+    assert "Traceback (most recent call last)" not in report.as_text()
+
+
+def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert report.passed, report.as_text()
+    assert [r.task for r in report.results] == [1, 1, 2, 2, 2, 3, 3, 4]
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+
+
+def test_check_untouched_starter_fails_with_task_messages(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    failed = {(r.task, r.name): r.message for r in report.failures()}
+    assert [task for task, _ in failed] == [1, 1, 2, 3, 4], report.as_text()
+    text = failure_text(report)
+    assert "full_name still allows NULL" in text
+    assert "user 2 (first_name 'Luis', last_name NULL): expected 'Luis', got NULL" in text
+    assert "addresses is empty after the upgrade, but 857 users had an address" in text
+    assert "Fix task 2 first" in text
+    assert "Your `downgrade 0002_full_name` still ran" in text
+    # the starter's upgrade lost every address, so only user 10 (3 new ones) has several
+    assert "now user 10 has 3, so 1 user has more than one address" in text
+    assert "Start with task 1" in report.summary()
+    assert tree_hash(folder) == before
+
+
+def replace(path: Path, *pairs: str) -> Mutation:
+    """replace(path, old, new, old2, new2, ...) in one revision of the solution."""
+
+    def mutate(project: Path) -> None:
+        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+            edit(project / path, old, new)
+
+    return mutate
+
+
+SOLUTION_BACKFILL = (
+    "SET full_name = concat_ws(' ', nullif(trim(first_name), ''), nullif(trim(last_name), ''))"
+)
+REFUSAL_QUERY = "SELECT user_id FROM addresses GROUP BY user_id HAVING count(*) > 1"
+
+# mutation, the task of the first failure, phrases the failures must contain
+MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
+    "seed_backfill_with_pipes": (
+        replace(FULL_NAME, SOLUTION_BACKFILL, "SET full_name = first_name || ' ' || last_name"),
+        1,
+        [
+            "`alembic upgrade 0002_full_name` failed",
+            'column "full_name" of relation "users" contains null values',
+            "(at migrations/versions/0002_full_name.py, line ",
+            "`'Ana' || ' ' || NULL` is NULL; concat_ws skips NULLs",
+        ],
+    ),
+    "plain_concat_ws": (
+        replace(
+            FULL_NAME, SOLUTION_BACKFILL, "SET full_name = concat_ws(' ', first_name, last_name)"
+        ),
+        1,
+        [
+            "full_name differs from the README's rule for",
+            "user 5 (first_name '', last_name 'Martín'): expected 'Martín', got ' Martín'",
+            "user 8 (first_name '  Ana ', last_name ' García  '): expected 'Ana García'",
+            "concat_ws(' ', '', 'Ana') gives ' Ana'",
+        ],
+    ),
+    "coalesce_each_part": (
+        replace(
+            FULL_NAME,
+            SOLUTION_BACKFILL,
+            "SET full_name = coalesce(first_name, '') || ' ' || coalesce(last_name, '')",
+        ),
+        1,
+        ["user 2 (first_name 'Luis', last_name NULL): expected 'Luis', got 'Luis '"],
+    ),
+    "trim_after_joining": (
+        replace(
+            FULL_NAME,
+            SOLUTION_BACKFILL,
+            "SET full_name = trim(concat_ws(' ', first_name, last_name))",
+        ),
+        1,
+        ["user 8 (first_name '  Ana ', last_name ' García  '): expected 'Ana García', got 'Ana   "],
+    ),
+    "never_set_not_null": (
+        replace(
+            FULL_NAME,
+            'op.alter_column("users", "full_name", existing_type=sa.String(200), nullable=False)',
+            "pass",
+        ),
+        1,
+        ["full_name still allows NULL", "nullable=False"],
+    ),
+    "seed_split_needs_a_street": (
+        replace(
+            SPLIT,
+            "WHERE num_nonnulls(address_street, address_city, address_postal) > 0",
+            "WHERE address_street IS NOT NULL",
+        ),
+        2,
+        [
+            "users with an address have no row, e.g.:",
+            "  user 2: (NULL, 'Sevilla', '41001')",
+            "have no street: `WHERE address_street IS NOT NULL` skips them",
+            "Fix task 2 first: an address that the upgrade did not copy cannot come back.",
+        ],
+    ),
+    "split_copies_users_without_address": (
+        replace(SPLIT, "WHERE num_nonnulls(address_street, address_city, address_postal) > 0", ""),
+        2,
+        ["143 users with no address at all got a row, e.g. user 3: (NULL, NULL, NULL)"],
+    ),
+    "split_trims_values": (
+        replace(
+            SPLIT,
+            "SELECT id, address_street, address_city, address_postal",
+            "SELECT id, trim(address_street), address_city, address_postal",
+        ),
+        2,
+        [
+            "users' addresses changed on the way",
+            "user 8: expected (' Calle Luna 3 ', 'Madrid', '28004'), got ('Calle Luna 3', ",
+            "Copy the values as they are",
+        ],
+    ),
+    "seed_downgrade_keeps_one_address": (
+        replace(SPLIT, "    if several:\n", "    if several and False:\n"),
+        4,
+        [
+            "now user 1 has 2, user 4 has 2, user 10 has 3, so 3 users have more than one address",
+            "Your `downgrade 0002_full_name` still ran",
+            "raise RuntimeError when there are any",
+        ],
+    ),
+    "downgrade_always_refuses": (
+        replace(SPLIT, "    if several:\n", "    if several >= 0:\n"),
+        3,
+        [
+            "Your downgrade refused, but nobody had more than one address",
+            "RuntimeError: 0 users have more than one address",
+            "(at migrations/versions/0003_split_addresses.py, line ",
+        ],
+    ),
+    "refusal_counts_pairs_of_rows": (
+        replace(
+            SPLIT,
+            REFUSAL_QUERY,
+            "SELECT 1 FROM addresses a JOIN addresses b ON a.user_id = b.user_id AND a.id > b.id",
+        ),
+        4,
+        [
+            "its message does not say how many users have several addresses (3)",
+            "RuntimeError: 5 users",
+        ],
+    ),
+    "refuses_with_another_exception": (
+        replace(SPLIT, "        raise RuntimeError(", "        raise ValueError("),
+        4,
+        ["not with the RuntimeError the README asks for", "ValueError: 3 users"],
+    ),
+    "downgrade_forgets_the_data": (
+        replace(SPLIT, "WHERE a.user_id = u.id", "WHERE a.user_id = u.id AND false"),
+        3,
+        [
+            "857 of 1000 users differ from before the upgrade:",
+            "  user 2: address_city 'Sevilla' -> NULL, address_postal '41001' -> NULL",
+            "copies each user's address back into the three columns",
+        ],
+    ),
+    "downgrade_restores_another_type": (
+        replace(
+            SPLIT,
+            'op.add_column("users", sa.Column("address_city", sa.String(100)))',
+            'op.add_column("users", sa.Column("address_city", sa.Text()))',
+        ),
+        3,
+        ["users.address_city is text NULL; was character varying(100) NULL."],
+    ),
+    "full_name_downgrade_does_nothing": (
+        replace(FULL_NAME, '    op.drop_column("users", "full_name")', "    pass"),
+        3,
+        ["users still has full_name: 0002_full_name's downgrade must drop it."],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_check_mutant_fails_naming_the_problem(
+    warm: None, project: Callable[[str], Path], mutant: str
+) -> None:
+    mutate, task, phrases = MUTANTS[mutant]
+    folder = project("solutions")
+    mutate(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert report.failures()[0].task == task, report.as_text()
+    for phrase in phrases:
+        assert phrase in failure_text(report), report.as_text()
+
+
+# mutation, the task, phrases the failure must contain
+BAD_INPUT: dict[str, tuple[Mutation, int, list[str]]] = {
+    "syntax_error_in_0003": (
+        lambda folder: (folder / SPLIT).write_text(
+            (folder / SPLIT).read_text(encoding="utf-8") + "\n\ndef broken(:\n    pass\n",
+            encoding="utf-8",
+        ),
+        2,
+        ['File "migrations/versions/0003_split_addresses.py", line ', "SyntaxError"],
+    ),
+    "renamed_revision_id": (
+        replace(FULL_NAME, 'revision: str = "0002_full_name"', 'revision: str = "0002_names"'),
+        1,
+        [
+            "KeyError: '0002_full_name'",  # 0003's down_revision names a revision that is gone
+            "Keep the starter's revision ids (0002_full_name, 0003_split_addresses)",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_check_bad_input_is_a_clear_failure(
+    warm: None, project: Callable[[str], Path], case: str
+) -> None:
+    mutate, task, phrases = BAD_INPUT[case]
+    folder = project("solutions")
+    mutate(folder)
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.failures()] == [task], report.as_text()
+    for phrase in phrases:
+        assert phrase in failure_text(report), report.as_text()
+    assert "/tmp/" not in failure_text(report)
+    assert tree_hash(folder) == before
+
+
+def test_expected_full_name_follows_the_readme_table() -> None:
+    table = [
+        ("Ana", "García", "Ana García"),
+        ("Luis", None, "Luis"),
+        ("", "Martín", "Martín"),
+        ("  Ana ", " García  ", "Ana García"),
+        ("Ana  María", "de la  Fuente", "Ana  María de la  Fuente"),
+        ("   ", None, ""),
+        (None, None, ""),
+    ]
+    for first, last, full in table:
+        assert expected_full_name(first, last) == full
+    readme = (LESSON.starter_dir / "README.md").read_text(encoding="utf-8")
+    for first, last, full in table:
+        shown = [f"`{value!r}`" if value is not None else "`NULL`" for value in (first, last)]
+        assert f"| {shown[0]} | {shown[1]} | `{full!r}`" in readme, (first, last)
+
+
+def test_fixture_is_what_the_first_revision_creates(server, tmp_path: Path) -> None:
+    """The seeded database and a fresh `upgrade 0001_create_users` have the same users table."""
+    template = databases.ensure_template(server, LESSON.number, LESSON.fixture_path)
+    url = databases.clone(server, template, databases.db_name(LESSON.number, "fixture_test"))
+    try:
+        with connect(url) as conn:
+            seeded = table_columns(conn, "users"), sorted(constraints(conn, "users"))
+        for args in (["downgrade", "base"], ["upgrade", "0001_create_users"]):
+            result = run_alembic(LESSON.starter_dir, args, url)
+            assert result.ok, result.output
+        with connect(url) as conn:
+            assert (table_columns(conn, "users"), sorted(constraints(conn, "users"))) == seeded
+    finally:
+        databases.drop_database(server, databases.db_name(LESSON.number, "fixture_test"))
+
+
+def test_short_traceback_keeps_the_learners_frames_and_the_error() -> None:
+    """`%alembic --short-tb` (used by this lesson's notebook) hides library frames only."""
+    output = """INFO  [alembic.runtime.migration] Running upgrade 0001 -> 0002, x
+Traceback (most recent call last):
+  File ".venv/lib/python3.11/site-packages/sqlalchemy/engine/base.py", line 1, in x
+    self.dialect.do_execute(
+psycopg.errors.NotNullViolation: boom
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "<frozen runpy>", line 198, in _run_module_as_main
+  File ".venv/lib/python3.11/site-packages/alembic/config.py", line 1, in main
+    CommandLine(prog=prog).main(argv=argv)
+  File "migrations/env.py", line 80, in <module>
+    run_migrations_online()
+  File "/usr/lib/python3.11/importlib/__init__.py", line 1, in x
+  File "migrations/versions/0002_x.py", line 32, in upgrade
+    op.alter_column('users', 'full_name', nullable=False)
+    ^^^^^^^^^^^^^^^
+  File ".venv/lib/python3.11/site-packages/sqlalchemy/engine/base.py", line 2, in y
+    raise x
+sqlalchemy.exc.IntegrityError: (psycopg.errors.NotNullViolation) boom
+[SQL: ALTER TABLE users ALTER COLUMN full_name SET NOT NULL]
+(Background on this error at: https://sqlalche.me/e/21/gkpj)
+"""
+    hidden = "  ... (frames in Alembic, SQLAlchemy and Python: hidden by the course)"
+    assert shorten_traceback(output) == "\n".join(
+        [
+            "INFO  [alembic.runtime.migration] Running upgrade 0001 -> 0002, x",
+            "Traceback (most recent call last):",
+            hidden,
+            '  File "migrations/env.py", line 80, in <module>',
+            "    run_migrations_online()",
+            hidden,
+            '  File "migrations/versions/0002_x.py", line 32, in upgrade',
+            "    op.alter_column('users', 'full_name', nullable=False)",
+            "    ^^^^^^^^^^^^^^^",
+            hidden,
+            "sqlalchemy.exc.IntegrityError: (psycopg.errors.NotNullViolation) boom",
+            "[SQL: ALTER TABLE users ALTER COLUMN full_name SET NOT NULL]",
+            "",
+        ]
+    )
+    assert shorten_traceback("no traceback here\n") == "no traceback here\n"
+
+
+def test_an_interrupted_drop_does_not_block_the_next_reset(server) -> None:
+    """Found while building lesson 04: concurrent runs can interrupt a DROP DATABASE, which leaves
+    the database "invalid" (datconnlimit -2). An ALTER on it is a FATAL error that ends the
+    session, so `databases.drop` must go straight to DROP for such a database."""
+    name = databases.db_name(LESSON.number, "invalid_probe")
+    with databases.admin(server) as conn:
+        databases.drop(conn, name)
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{databases.marker()}'")
+        conn.execute("UPDATE pg_database SET datconnlimit = -2 WHERE datname = %s", (name,))
+        databases.drop(conn, name)
+        assert (
+            conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[
+                0
+            ]
+            == 0
+        )
