@@ -54,17 +54,16 @@ class Plan:
 
     worker_check: int = 10
     inprocess_check: int = 10
-    cli_check: int = 10
+    cli_check: int = 10  # and as many runs of its floor, in turns
     uv_run_check: int = 5
-    alembic_floor: int = 10
-    reset: int = 20
+    reset: int = 20  # and as many runs of its floor, in turns
     server_cold: int = 3
     attach: int = 20
     lab: int = 3
 
 
 FULL = Plan()
-QUICK = Plan(3, 3, 3, 2, 3, 5, 1, 5, 2)
+QUICK = Plan(3, 3, 3, 2, 5, 1, 5, 2)
 
 
 class BenchError(Exception):
@@ -135,7 +134,9 @@ class Row:
 
 
 def seconds(value: float) -> str:
-    """Milliseconds below a second (most rows), seconds above."""
+    """Milliseconds below a second (most rows), seconds above; attach times need 0.01 ms."""
+    if value < 0.01:
+        return f"{value * 1000:.2f} ms"
     return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
@@ -152,15 +153,24 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def sample(
-    action: Callable[[], object], n: int, before: Callable[[], object] | None = None
-) -> list[float]:
-    """Time `action` n times; `before` (not timed) prepares each run, e.g. a fresh database."""
-    samples = []
+def sample(action: Callable[[], object], n: int) -> list[float]:
+    return [timed(action) for _ in range(n)]
+
+
+def alternate(
+    n: int, *actions: tuple[Callable[[], object], Callable[[], object] | None]
+) -> list[list[float]]:
+    """Time each (action, untimed preparation) n times, taking turns.
+
+    A row and its floor measured in turns see the same machine: on a VM whose disk or CPU
+    slows down for a while, back-to-back blocks would put the drift into the ratio.
+    """
+    samples: list[list[float]] = [[] for _ in actions]
     for _ in range(n):
-        if before is not None:
-            before()
-        samples.append(timed(action))
+        for (action, before), out in zip(actions, samples, strict=True):
+            if before is not None:
+                before()
+            out.append(timed(action))
     return samples
 
 
@@ -231,14 +241,40 @@ def describe_environment() -> str:
     server = get_server()
     with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
         version = conn.execute("SHOW server_version").fetchone()[0]
+        try:
+            data_directory = Path(conn.execute("SHOW data_directory").fetchone()[0])
+        except psycopg.errors.InsufficientPrivilege:  # not a superuser: skip the note
+            data_directory = None
     if server.kind == "embedded":
         where = "embedded server (.course/pgdata, unix socket)"
     else:
         where = f"COURSE_DATABASE_URL ({server.user}@{server.host}:{server.port or 5432})"
+    local = server.kind == "embedded" or server.host in ("127.0.0.1", "localhost", "::1")
+    note = filesystem_note(data_directory) if local and data_directory else ""
     return (
         f"Environment: PostgreSQL {version} via {where}; Python {platform.python_version()}; "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
-        f"bench database prefix {BENCH_PREFIX}"
+        f"bench database prefix {BENCH_PREFIX}{note}"
+    )
+
+
+def filesystem_note(path: Path) -> str:
+    """Flag a data directory on ext4 mounted without a journal (Linux only; else "").
+
+    There ext4 skips inodes freed in the last 60-300 s when it creates a file, so each CREATE
+    DATABASE (about 300 files) slows down while checks and resets keep creating and dropping
+    databases: a property of the machine that the clone rows below then carry.
+    """
+    try:
+        device = os.stat(path).st_dev
+        block = Path(f"/sys/dev/block/{os.major(device)}:{os.minor(device)}").resolve().name
+        journal = Path(f"/sys/fs/ext4/{block}/journal_task").read_text().strip()
+    except OSError:
+        return ""
+    if journal != "<none>":
+        return ""
+    return (
+        "; NOTE: its data directory is on ext4 without a journal (slow file creation under churn)"
     )
 
 
@@ -278,40 +314,39 @@ def measure_inprocess(plan: Plan) -> list[float]:
 
 
 def measure_cold_check(plan: Plan, scratch: Path) -> list[Row]:
-    floor = Row(
-        "floor: bare `alembic upgrade head` CLI (fresh db)",
-        measure_alembic_floor(plan, scratch),
-        is_floor=True,
-    )
-    cli = [str(BIN / "course"), "check", LESSON]
-    cold = Row(
-        "`course check 01`, cold shell (.venv/bin/course)",
-        sample(lambda: run_ok(cli, cwd=ROOT), plan.cli_check),
-        target=1.0,
-        floor=floor,
-        max_ratio=1.5,
-    )
-    rows = [cold]
-    uv = os.environ.get("UV") or shutil.which("uv")
-    if uv:
-        argv = [uv, "run", "course", "check", LESSON]
-        samples = sample(lambda: run_ok(argv, cwd=ROOT), plan.uv_run_check)
-        rows.append(Row("`uv run course check 01`", samples, floor=floor))
-    else:
-        rows.append(Row("`uv run course check 01`", error="uv is not on PATH"))
-    return [*rows, floor]
-
-
-def measure_alembic_floor(plan: Plan, scratch: Path) -> list[float]:
-    """One cold `alembic upgrade head` on the solution: interpreter, imports, one migration."""
+    """`course check 01` as a new process, in turns with its floor: one cold `alembic upgrade`."""
     project = copy_solution(scratch)
     env = {**os.environ, "DATABASE_URL": ""}
-    argv = [str(BIN / "alembic"), "upgrade", "head"]
+    floor_argv = [str(BIN / "alembic"), "upgrade", "head"]
+    cli_argv = [str(BIN / "course"), "check", LESSON]
 
     def fresh() -> None:
         env["DATABASE_URL"] = fresh_database("bench_floor")
 
-    return sample(lambda: run_ok(argv, cwd=project, env=env), plan.alembic_floor, before=fresh)
+    floor_samples, cli_samples = alternate(
+        plan.cli_check,
+        (lambda: run_ok(floor_argv, cwd=project, env=env), fresh),
+        (lambda: run_ok(cli_argv, cwd=ROOT), None),
+    )
+    floor = Row("floor: bare `alembic upgrade head` CLI (fresh db)", floor_samples, is_floor=True)
+    cold = Row(
+        "`course check 01`, cold shell (.venv/bin/course)",
+        cli_samples,
+        target=1.0,
+        floor=floor,
+        max_ratio=1.5,
+    )
+    return [cold, measure_uv_run(plan, floor), floor]
+
+
+def measure_uv_run(plan: Plan, floor: Row) -> Row:
+    """What the README tells learners to type: the same check behind `uv run`."""
+    metric = "`uv run course check 01`"
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if not uv:
+        return Row(metric, error="uv is not on PATH")
+    argv = [uv, "run", "course", "check", LESSON]
+    return Row(metric, sample(lambda: run_ok(argv, cwd=ROOT), plan.uv_run_check), floor=floor)
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,24 +365,11 @@ def reset_exercise_database() -> None:
 
 
 def measure_reset(plan: Plan) -> list[Row]:
-    reset_exercise_database()  # warm-up: imports, and the template exists
-    samples = sample(reset_exercise_database, plan.reset)
-    floor = Row(
-        "floor: DROP ... WITH (FORCE) + CREATE ... TEMPLATE, open connection",
-        measure_reset_floor(plan),
-        is_floor=True,
-    )
-    reset = Row(
-        "`course reset 01` database (get_server+ensure_template+clone)",
-        samples,
-        target=0.1,
-        floor=floor,
-    )
-    return [reset, floor]
+    """The reset, in turns with its floor.
 
-
-def measure_reset_floor(plan: Plan) -> list[float]:
-    """The two statements a reset cannot avoid, on a connection that is already open."""
+    The floor is the two statements a reset cannot avoid, sent on a connection that is already
+    open, to a bench-only database that carries no course marker (so it is dropped right here).
+    """
     import psycopg
     from psycopg import sql
 
@@ -361,15 +383,30 @@ def measure_reset_floor(plan: Plan) -> list[float]:
     create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(target, sql.Identifier(template))
     with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
 
-        def once() -> None:
+        def bare() -> None:
             conn.execute(drop)
             conn.execute(create)
 
         try:
-            once()  # warm-up
-            return sample(once, plan.reset)
+            bare()  # warm-up, as is the next line
+            reset_exercise_database()
+            floor_samples, reset_samples = alternate(
+                plan.reset, (bare, None), (reset_exercise_database, None)
+            )
         finally:
-            conn.execute(drop)  # it carries no course marker, so drop it here
+            conn.execute(drop)
+    floor = Row(
+        "floor: DROP ... WITH (FORCE) + CREATE ... TEMPLATE, open connection",
+        floor_samples,
+        is_floor=True,
+    )
+    reset = Row(
+        "`course reset 01` database (get_server+ensure_template+clone)",
+        reset_samples,
+        target=0.1,
+        floor=floor,
+    )
+    return [reset, floor]
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,7 +483,16 @@ def throwaway_state(scratch: Path) -> Iterator[Path]:
 
 
 def measure_embedded(plan: Plan, scratch: Path) -> list[Row]:
-    cold, cold_call, restart, restart_call, attach = [], [], [], [], []
+    """Cold start, restart and attach, each repetition in a new folder.
+
+    Cold is initdb + start; restart follows a stop done the way `course db stop` does it; the
+    last repetition also times attaching to its running server.
+    """
+    cold: list[float] = []
+    cold_call: list[float] = []
+    restart: list[float] = []
+    restart_call: list[float] = []
+    attach: list[float] = []
     for repetition in range(plan.server_cold):
         with throwaway_state(scratch) as state:
             end_to_end, in_call = start_in_subprocess(state)

@@ -1,0 +1,26 @@
+"""NOT NULL, step 1: a CHECK that every new or changed row must meet; old rows are not scanned.
+
+Revision ID: 0004_not_valid
+Revises: 0003_index
+Create Date: 2026-01-12 09:00:00.000000
+
+`SET NOT NULL` scans all 100,000 rows while holding ACCESS EXCLUSIVE. Adding the CHECK as NOT VALID
+holds that lock only for a catalog update; 0005_validate checks the old rows later, under a lock
+that lets the app read and write.
+"""
+
+from alembic import op
+
+revision = "0004_not_valid"
+down_revision = "0003_index"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # TODO: task 4. A lock_timeout, then CHECK (email_address IS NOT NULL) NOT VALID.
+    pass
+
+
+def downgrade() -> None:
+    pass
