@@ -36,3 +36,19 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"expected exactly one {old!r} in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def failure_text(report: Report) -> str:
+    """Every failed result's task, name and message, for asserting on what the learner reads."""
+    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
+
+
+def assert_learner_failure(report: Report) -> None:
+    """A failed check the learner can act on: exit 1, no setup error, no traceback, no temp path."""
+    assert report.status == "failed", report.as_text()
+    assert report.exit_code == 1
+    assert not report.error and not report.tip
+    assert report.failures()
+    text = report.as_text()
+    assert "Traceback (most recent call last)" not in text
+    assert "/tmp/" not in text and "course-check-" not in text

@@ -9,9 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import MODELS, REVISION, Grade, ProjectCopy, edit, tree_hash
+from helpers import (
+    MODELS,
+    REVISION,
+    Grade,
+    ProjectCopy,
+    assert_learner_failure,
+    edit,
+    failure_text,
+    tree_hash,
+)
 
-from course_db.grading import Report
 from course_db.worker import WorkerClient
 
 Mutation = Callable[[Path], None]
@@ -44,19 +52,6 @@ def append(code: str) -> Mutation:
 
 def before_reading_authors(code: str) -> Mutation:
     return replace("    authors = op.get_bind()", code + "    authors = op.get_bind()")
-
-
-def failure_text(report: Report) -> str:
-    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
-
-
-def assert_learner_failure(report: Report) -> None:
-    """A failed check the learner can act on: exit 1, no setup error, no traceback."""
-    assert report.status == "failed", report.as_text()
-    assert report.exit_code == 1
-    assert not report.error and not report.tip
-    assert report.failures()
-    assert "Traceback (most recent call last)" not in report.as_text()
 
 
 def test_check_solution_passes(grade: Grade, project_copy: ProjectCopy) -> None:

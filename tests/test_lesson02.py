@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import edit, tree_hash
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
 
 from course_db.checking import run_check
 from course_db.checks.lesson02 import DECOY_DB, plant_decoy
@@ -54,18 +54,6 @@ def replace(*pairs: str) -> Mutation:
             edit(project / ENV, old, new)
 
     return mutate
-
-
-def failure_text(report: Report) -> str:
-    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
-
-
-def assert_learner_failure(report: Report) -> None:
-    """A failed check the learner can act on: exit 1, no setup error, no traceback."""
-    assert report.status == "failed", report.as_text()
-    assert report.exit_code == 1
-    assert not report.error and not report.tip
-    assert "Traceback (most recent call last)" not in report.as_text()
 
 
 def test_check_solution_passes_and_leaves_the_folder_alone(grade02: Grade, copy02: Copy) -> None:

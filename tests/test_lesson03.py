@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import edit, tree_hash
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
@@ -54,19 +54,6 @@ def copy03(tmp_path: Path, lesson03: Lesson) -> Callable[[str], Path]:
 @pytest.fixture
 def grade03(warm: None) -> Callable[[Path], Report]:
     return lambda project: run_check("03", project=project)
-
-
-def failure_text(report: Report) -> str:
-    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
-
-
-def assert_learner_failure(report: Report) -> None:
-    """A failed check the learner can act on: exit 1, no setup error, no traceback, no path."""
-    assert report.status == "failed", report.as_text()
-    assert report.exit_code == 1 and not report.error
-    text = report.as_text()
-    assert "Traceback (most recent call last)" not in text
-    assert "/tmp/" not in text and "course-check-" not in text
 
 
 def replace(*pairs: str) -> Mutation:

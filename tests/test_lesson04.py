@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import edit, tree_hash
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
@@ -41,17 +41,6 @@ def project(tmp_path: Path) -> Callable[[str], Path]:
 
 def grade(project: Path) -> Report:
     return run_check("04", project=project)
-
-
-def failure_text(report: Report) -> str:
-    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
-
-
-def assert_learner_failure(report: Report) -> None:
-    """A failed check the learner can act on: exit 1, no setup error, no traceback."""
-    assert report.status == "failed", report.as_text()
-    assert not report.error and not report.tip
-    assert "Traceback (most recent call last)" not in report.as_text()
 
 
 def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import edit, tree_hash
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
 
 from course_db.checking import run_check
 from course_db.grading import Report, Result
@@ -73,18 +73,6 @@ def result(report: Report, starts: str) -> Result:
     """The one result whose name starts with `starts`: a revision id, "v1 and v2" or "squawk"."""
     (found,) = [item for item in report.results if item.name.startswith(starts)]
     return found
-
-
-def failure_text(report: Report) -> str:
-    return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
-
-
-def assert_learner_failure(report: Report) -> None:
-    """A failed check the learner can act on: exit 1, no setup error, no traceback."""
-    assert report.status == "failed", report.as_text()
-    assert report.exit_code == 1
-    assert not report.error and not report.tip
-    assert "Traceback (most recent call last)" not in report.as_text()
 
 
 def test_check_solution_passes_and_leaves_the_folder_alone(

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import assert_learner_failure, failure_text
 from test_lesson05 import (  # noqa: F401 (copy05 and grade05 are fixtures)
     Mutation,
-    assert_learner_failure,
     combine,
     copy05,
-    failure_text,
     grade05,
     replace,
     result,
