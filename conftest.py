@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 
 import psycopg
 import pytest
@@ -54,6 +55,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     with contextlib.suppress(SetupError):
         server = get_server()
+        for name in databases.course_databases(server):
+            databases.drop_database(server, name)
+        time.sleep(1.0)  # a detached `course check` clean-up may still be dropping or cloning
         for name in databases.course_databases(server):
             databases.drop_database(server, name)
         with (

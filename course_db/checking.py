@@ -12,6 +12,8 @@ import contextlib
 import itertools
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -84,50 +86,40 @@ def grade_copy(lesson: Lesson, folder: Path, url: str, timeout: float) -> Outcom
 class Spares:
     """Fresh check databases, cloned before they are needed.
 
-    Cloning a template costs 20-300 ms depending on the machine's disk; a warm worker clones the
-    next lesson database after it has answered, so a learner's `check()` does not wait for it.
-    A spare is used only if it was cloned from the template of the same fixture, server and prefix.
+    Cloning a template costs 20-300 ms depending on the machine's disk. After answering, a warm
+    worker (or a detached helper of `course check`) drops the used database and clones the next
+    check's one, a spare kept in the server (`databases.prepare_spare`): the learner's next check
+    takes it by renaming it, in milliseconds.
     """
 
-    ready: dict[str, tuple[tuple[str, ...], str, str]] = field(default_factory=dict)
     used: list[str] = field(default_factory=list)
 
     def take(self, server: Server, lesson: Lesson) -> tuple[str, str]:
         """(name, url) of a fresh database for one check of `lesson`."""
         template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
-        key = self._key(server, lesson)
-        spare = self.ready.pop(lesson.number, None)
-        if spare is not None:
-            if spare[0] == key:
-                return spare[1], spare[2]
-            self.used.append(spare[1])
         name = databases.db_name(lesson.number, f"check_{os.getpid()}_{next(_counter)}")
-        return name, databases.clone(server, template, name)
+        url = databases.take_spare(server, lesson.number, lesson.fixture_path, name)
+        return name, url or databases.clone(server, template, name)
 
     def tidy(self, lesson_number: str) -> None:
-        """After an answer: drop used databases and clone a spare for the next check."""
-        try:
+        """After an answer: drop the used databases and prepare a spare for the next check."""
+        with contextlib.suppress(SetupError):  # the next check reports the problem, with a TIP
             server = get_server()
             while self.used:
                 databases.drop_database(server, self.used.pop())
             lesson = get_lesson(lesson_number)
-            if lesson.number not in self.ready:
-                name, url = self.take(server, lesson)
-                self.ready[lesson.number] = (self._key(server, lesson), name, url)
-        except SetupError:
-            pass  # the next check reports the problem, with its TIP
+            databases.prepare_spare(server, lesson.number, lesson.fixture_path)
 
-    def close(self) -> None:
-        self.used.extend(name for _, name, _ in self.ready.values())
-        self.ready.clear()
-        with contextlib.suppress(SetupError):
-            server = get_server()
-            while self.used:
-                databases.drop_database(server, self.used.pop())
-
-    @staticmethod
-    def _key(server: Server, lesson: Lesson) -> tuple[str, ...]:
-        return (server.url(), databases.prefix(), databases.fixture_hash(lesson.fixture_path))
+    def tidy_in_background(self, lesson_number: str) -> None:
+        """`tidy` in a detached process, so a one-shot `course check` exits at once."""
+        subprocess.Popen(
+            [sys.executable, "-m", "course_db.checking", lesson_number, *self.used],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.used.clear()
 
 
 def resolve_project(lesson: Lesson, project: Path | str | None) -> Path:
@@ -177,3 +169,7 @@ def results_of(outcome: Outcome, timeout: float) -> list[Result]:
     if not outcome.value:
         return []
     return [Result(**item) for item in outcome.value]
+
+
+if __name__ == "__main__":  # `Spares.tidy_in_background`: python -m course_db.checking NN DB...
+    Spares(used=sys.argv[2:]).tidy(sys.argv[1])

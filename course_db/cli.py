@@ -88,8 +88,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Grade an exercise (exit 0 passed, 1 not yet, 2 setup problem)."""
-    from course_db.checking import run_check
-    from course_db.isolation import preload
+    from course_db.checking import Spares, run_check
     from course_db.lessons import all_lessons
 
     if not args.all and not args.lesson:
@@ -97,13 +96,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     numbers = (
         [lesson.number for lesson in all_lessons() if lesson.ready] if args.all else [args.lesson]
     )
-    preload()
     worst = 0
     for number in numbers:
-        report = run_check(number, args.project, args.timeout)
-        print(report.as_text(), file=sys.stderr if report.status == "error" else sys.stdout)
+        spares = Spares()
+        report = run_check(number, args.project, args.timeout, spares)
+        stream = sys.stderr if report.status == "error" else sys.stdout
+        print(report.as_text(), file=stream, flush=True)
         if args.verbose:
             print(report.detail + f"({report.duration:.2f} s)")
+        spares.tidy_in_background(report.lesson)
         worst = max(worst, report.exit_code)
     return worst
 

@@ -186,3 +186,42 @@ def _set_comment(conn: psycopg.Connection, name: str, text: str) -> None:
     conn.execute(
         sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(text))
     )
+
+
+def prepare_spare(server: Server, lesson: str, fixture: Path) -> None:
+    """Clone the lesson's template into its spare, unless an up-to-date spare is there.
+
+    It never builds a template: once the course's databases are dropped (`course db`, a test
+    run's end), a late clean-up must not bring them back.
+    """
+    name, template = db_name(lesson, "spare"), db_name(lesson, "template")
+    wanted = marker(f"spare fixture={fixture_hash(fixture)}")
+    with admin(server) as conn:
+        if comment_of(conn, name) == wanted:
+            return
+        if comment_of(conn, template) != marker(f"fixture={fixture_hash(fixture)}"):
+            return
+    clone(server, template, name)
+    with admin(server) as conn:
+        _set_comment(conn, name, wanted)
+
+
+def take_spare(server: Server, lesson: str, fixture: Path, new_name: str) -> str | None:
+    """Rename the lesson's spare to `new_name` and return its URL, or None if there is none.
+
+    The rename is atomic: of two processes racing for one spare, the loser gets None and clones.
+    """
+    name = db_name(lesson, "spare")
+    with admin(server) as conn:
+        if comment_of(conn, name) != marker(f"spare fixture={fixture_hash(fixture)}"):
+            return None
+        try:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(name), sql.Identifier(new_name)
+                )
+            )
+        except (psycopg.errors.UndefinedDatabase, psycopg.errors.ObjectInUse):
+            return None
+        _set_comment(conn, new_name, marker())
+    return server.url(new_name)

@@ -83,7 +83,7 @@ class WorkerClient:
             self.close_locked()
 
     def close_locked(self, wait: float = 5.0) -> None:
-        """Ask the worker to finish (it drops its spare databases), then make sure it is gone."""
+        """Ask the worker to finish its clean-up, then make sure it is gone."""
         if self._proc is not None:
             with contextlib.suppress(OSError):
                 self._proc.stdin.close()  # type: ignore[union-attr]
@@ -101,20 +101,17 @@ def serve() -> None:
 
     preload()
     spares = Spares()
-    try:
-        for line in sys.stdin:
-            request = json.loads(line)
-            for key, value in request["env"].items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            report = run_check(request["lesson"], request["project"], request["timeout"], spares)
-            sys.stdout.write(json.dumps(report.to_dict()) + "\n")
-            sys.stdout.flush()
-            spares.tidy(report.lesson)  # after answering: off the learner's clock
-    finally:
-        spares.close()
+    for line in sys.stdin:
+        request = json.loads(line)
+        for key, value in request["env"].items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        report = run_check(request["lesson"], request["project"], request["timeout"], spares)
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+        sys.stdout.flush()
+        spares.tidy(report.lesson)  # after answering: off the learner's clock
 
 
 if __name__ == "__main__":
