@@ -199,14 +199,14 @@ def cmd_solution(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     """Reset the lesson's exercise database; with --files, restore the starter files too."""
     from course_db import databases
+    from course_db.checking import Spares
     from course_db.lessons import get_lesson
     from course_db.server import get_server
 
     lesson = get_lesson(args.lesson)
-    server = get_server()
-    template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
-    databases.clone(server, template, databases.db_name(lesson.number, "exercise"))
-    print(f"Lesson {lesson.number}: the exercise database is fresh again.")
+    databases.reset(get_server(), lesson.number, lesson.fixture_path, "exercise")
+    print(f"Lesson {lesson.number}: the exercise database is fresh again.", flush=True)
+    Spares().tidy_in_background(lesson.number)  # the next reset or check takes a new spare
     if args.files:
         backup = restore_starter(lesson)
         print(f"Restored {lesson.starter_dir.relative_to(ROOT)}; your files are in {backup}.")

@@ -225,3 +225,15 @@ def take_spare(server: Server, lesson: str, fixture: Path, new_name: str) -> str
             return None
         _set_comment(conn, new_name, marker())
     return server.url(new_name)
+
+
+def reset(server: Server, lesson: str, fixture: Path, role: str) -> str:
+    """Give `role` (demo, exercise) a fresh copy of the lesson's template; return its URL.
+
+    The spare, when one is ready, is renamed into place: milliseconds instead of a clone.
+    """
+    template = ensure_template(server, lesson, fixture)
+    name = db_name(lesson, role)
+    with admin(server) as conn:
+        drop(conn, name)
+    return take_spare(server, lesson, fixture, name) or clone(server, template, name)

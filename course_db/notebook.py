@@ -62,9 +62,8 @@ def lesson(number: str) -> None:
     global _session
     info = get_lesson(number)
     server = get_server()
-    template = databases.ensure_template(server, info.number, info.fixture_path)
-    demo_url = databases.clone(server, template, databases.db_name(info.number, "demo"))
-    databases.clone(server, template, databases.db_name(info.number, "exercise"))
+    demo_url = databases.reset(server, info.number, info.fixture_path, "demo")
+    databases.reset(server, info.number, info.fixture_path, "exercise")
     scratch = state_dir("scratch") / info.number
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
