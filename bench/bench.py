@@ -45,6 +45,13 @@ BIN = ROOT / ".venv" / "bin"
 LESSON = "01"
 BENCH_PREFIX = f"course_bench_{os.getpid()}"
 LAB_TOKEN = "bench"
+LESSON_TARGETS = {
+    "02": 0.5,
+    "03": 0.5,
+    "04": 0.5,
+    "05": 5.0,
+    "06": 10.0,
+}  # seconds, from the issues
 LEARNER_PAUSE = 2.0  # seconds between two checks: a learner reads the result and edits a file
 LAB_DEADLINE = 120.0  # seconds before a `course lab` start counts as failed
 
@@ -61,10 +68,11 @@ class Plan:
     server_cold: int = 3
     attach: int = 20
     lab: int = 3
+    other_lessons: int = 5
 
 
 FULL = Plan()
-QUICK = Plan(3, 3, 3, 2, 5, 1, 5, 2)
+QUICK = Plan(3, 3, 3, 2, 5, 1, 5, 2, 2)
 
 
 class BenchError(Exception):
@@ -307,6 +315,35 @@ def measure_warm_check(plan: Plan) -> list[Row]:
         Row('  first check("01") of a new worker (incl. its start)', [first]),
         Row('run_check("01") in-process after preload() (CLI path)', measure_inprocess(plan)),
     ]
+
+
+def measure_other_lessons(plan: Plan) -> list[Row]:
+    """check("NN") of every other ready lesson, through one warm worker, at a learner's pace."""
+    from course_db.lessons import all_lessons
+    from course_db.worker import WorkerClient
+
+    rows = []
+    client = WorkerClient()
+    try:
+        for info in all_lessons():
+            if not info.ready or info.number == LESSON:
+                continue
+            require_pass(client.check(info.number))  # builds the template and a spare
+            paced = []
+            for _ in range(plan.other_lessons):
+                time.sleep(LEARNER_PAUSE)
+                paced.append(timed(lambda n=info.number: require_pass(client.check(n))))
+            target = LESSON_TARGETS.get(info.number)
+            rows.append(
+                Row(
+                    f'check("{info.number}") via warm worker, {LEARNER_PAUSE:.0f} s apart',
+                    paced,
+                    target=target,
+                )
+            )
+    finally:
+        client.close()
+    return rows
 
 
 def measure_inprocess(plan: Plan) -> list[float]:
@@ -767,6 +804,7 @@ def interrupt(signum: int, frame: object) -> None:
 def run(plan: Plan, scratch: Path) -> list[Row]:
     rows: list[Row] = []
     guarded(rows, 'check("01") via warm worker', lambda: measure_warm_check(plan))
+    guarded(rows, "checks of the other lessons", lambda: measure_other_lessons(plan))
     guarded(rows, "`course check 01`, cold shell", lambda: measure_cold_check(plan, scratch))
     guarded(rows, "`course reset 01` database", lambda: measure_reset(plan))
     guarded(rows, "embedded server", lambda: measure_embedded(plan, scratch))
