@@ -433,6 +433,7 @@ def measure_reset(plan: Plan) -> list[Row]:
     from course_db import databases
     from course_db.server import get_server
 
+    wait_for_detached_tidies()  # the cold checks' helpers would still be cloning during the rows
     server = get_server()
     template = databases.ensure_template(server, LESSON, lesson().fixture_path)
     target = sql.Identifier(databases.db_name(LESSON, "bench_raw"))
@@ -759,6 +760,32 @@ def progress_database_exists() -> bool:
         return row.fetchone() is not None
 
 
+def wait_for_detached_tidies(timeout: float = 30.0) -> None:
+    """Let the clean-up helpers that `course check` leaves behind finish.
+
+    `course check` hands its clean-up to a detached `python -m course_db.checking` process, which
+    drops the used database and clones the next spare. Left running, they would load the disk
+    during the reset rows and could re-create a database after the final clean-up. So the bench
+    waits for its own helpers (found by the bench prefix in their environment; Linux only,
+    elsewhere it does not wait).
+    """
+    deadline = time.monotonic() + timeout
+    while detached_tidies() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def detached_tidies() -> list[int]:
+    ours = f"COURSE_DB_PREFIX={BENCH_PREFIX}".encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if b"course_db.checking" in (proc / "cmdline").read_bytes() and ours in (
+                (proc / "environ").read_bytes().split(b"\0")
+            ):
+                found.append(int(proc.name))
+    return found
+
+
 def drop_bench_databases(progress_existed: bool) -> None:
     """Drop every database of the bench prefix, its progress rows, and a progress db it made."""
     import psycopg
@@ -767,6 +794,7 @@ def drop_bench_databases(progress_existed: bool) -> None:
     from course_db import databases, progress
     from course_db.server import get_server
 
+    wait_for_detached_tidies()  # else one could clone a spare after the drops below
     server = get_server()
     for name in databases.course_databases(server):
         databases.drop_database(server, name)

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 from course_db import databases, progress
 from course_db.errors import SetupError
 from course_db.grading import Report, Result
@@ -103,7 +105,8 @@ class Spares:
 
     def tidy(self, lesson_number: str) -> None:
         """After an answer: drop the used databases and prepare a spare for the next check."""
-        with contextlib.suppress(SetupError):  # the next check reports the problem, with a TIP
+        # The next check reports any problem, with a TIP; a clean-up must never end the worker.
+        with contextlib.suppress(SetupError, psycopg.Error):
             server = get_server()
             while self.used:
                 databases.drop_database(server, self.used.pop())

@@ -44,7 +44,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
     env.setdefault("PLOOMBER_STATS_ENABLED", "false")
     env.setdefault("PLOOMBER_VERSION_CHECK_DISABLED", "1")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return subprocess.call([*argv, *args.jupyter_args], env=env, cwd=ROOT)
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    return subprocess.call([*argv, *extra], env=env, cwd=ROOT)
 
 
 def lab_settings() -> dict[str, str]:

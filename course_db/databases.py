@@ -197,12 +197,12 @@ def prepare_spare(server: Server, lesson: str, fixture: Path) -> None:
     name, template = db_name(lesson, "spare"), db_name(lesson, "template")
     wanted = marker(f"spare fixture={fixture_hash(fixture)}")
     with admin(server) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))  # two tidy-ups may race
         if comment_of(conn, name) == wanted:
             return
         if comment_of(conn, template) != marker(f"fixture={fixture_hash(fixture)}"):
             return
-    clone(server, template, name)
-    with admin(server) as conn:
+        clone(server, template, name)
         _set_comment(conn, name, wanted)
 
 
