@@ -146,7 +146,6 @@ def resolve_project(lesson: Lesson, project: Path | str | None) -> Path:
 def results_of(outcome: Outcome, timeout: float) -> list[Result]:
     """Turn what the child returned into results; a timeout is the learner's to fix."""
     if outcome.timed_out:
-        tail = "\n".join(outcome.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
         return [
             Result(
                 1,
@@ -154,11 +153,10 @@ def results_of(outcome: Outcome, timeout: float) -> list[Result]:
                 False,
                 f"The check was stopped after {timeout:.0f} s (the course's limit). Look for an "
                 "endless loop, or a statement waiting for a lock, in the revision that was running."
-                + (f"\nLast output:\n{tail}" if tail else ""),
+                + last_output(outcome.output),
             )
         ]
     if outcome.died:
-        tail = "\n".join(outcome.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
         return [
             Result(
                 1,
@@ -166,12 +164,18 @@ def results_of(outcome: Outcome, timeout: float) -> list[Result]:
                 False,
                 f"The process running your migrations ended abruptly ({outcome.died}): "
                 "look for os._exit(), or code that crashes the interpreter."
-                + (f"\nLast output:\n{tail}" if tail else ""),
+                + last_output(outcome.output),
             )
         ]
     if not outcome.value:
         return []
     return [Result(**item) for item in outcome.value]
+
+
+def last_output(output: str) -> str:
+    """The last lines the learner's migrations printed, to show where they stopped."""
+    tail = "\n".join(output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+    return f"\nLast output:\n{tail}" if tail else ""
 
 
 if __name__ == "__main__":  # `Spares.tidy_in_background`: python -m course_db.checking NN DB...
