@@ -51,14 +51,23 @@ def run_check(
         report.lesson = lesson.number
         folder = resolve_project(lesson, project)
         server = get_server()
-        name, url = (spares or Spares()).take(server, lesson)
+        taker = spares or Spares()
+        name, url = taker.take(server, lesson)
+        names, extra_env = [name], {}
         try:
-            outcome = grade_copy(lesson, folder, url, timeout or lesson.check_timeout)
+            for extra in lesson.extras:  # lesson 08's analytics database, say
+                extra_name, extra_url = taker.take_database(server, extra.key, extra.fixture_path)
+                names.append(extra_name)
+                extra_env[extra.env_var] = extra_url
+            if extra_env:
+                extra_env["MAIN_DATABASE_URL"] = url
+            outcome = grade_copy(lesson, folder, url, timeout or lesson.check_timeout, extra_env)
         finally:
             if spares is None:
-                databases.drop_database(server, name)
+                for used in names:
+                    databases.drop_database(server, used)
             else:
-                spares.used.append(name)
+                spares.used.extend(names)
         report.results = results_of(outcome, timeout or lesson.check_timeout)
         if outcome.crash:
             report.error = "The checker itself failed: a course bug or a database problem."
@@ -71,17 +80,35 @@ def run_check(
     return report
 
 
-def grade_copy(lesson: Lesson, folder: Path, url: str, timeout: float) -> Outcome:
-    """Run the lesson's grader on a throwaway copy of `folder` (the learner's stays untouched)."""
+def grade_copy(
+    lesson: Lesson,
+    folder: Path,
+    url: str,
+    timeout: float,
+    extra_env: dict[str, str] | None = None,
+) -> Outcome:
+    """Run the lesson's grader on a throwaway copy of `folder` (the learner's stays untouched).
+
+    A lesson with extra databases gets their URLs as the grader's `extra_env` argument
+    (`MAIN_DATABASE_URL`, `ANALYTICS_DATABASE_URL`, ...); the others' graders never see it.
+    """
     with tempfile.TemporaryDirectory(prefix=f"course-check-{lesson.number}-") as tmp:
         copy = Path(tmp) / "project"
-        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
-        job = Job(
-            f"course_db.checks.lesson{lesson.number}",
-            "grade",
-            {"project": str(copy), "database_url": url},
-        )
+        shutil.copytree(folder, copy, ignore=ignore_in_copy)
+        kwargs: dict[str, object] = {"project": str(copy), "database_url": url}
+        if extra_env:
+            kwargs["extra_env"] = extra_env
+        job = Job(f"course_db.checks.lesson{lesson.number}", "grade", kwargs)
         return run_isolated(job, timeout)
+
+
+KEPT_DOT_FOLDERS = (".github",)  # lesson 07 grades .github/workflows/migrations.yml
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+
+
+def ignore_in_copy(folder: str, names: list[str]) -> set[str]:
+    """Leave bytecode and dot-files (.venv, .git) out of a check's copy, except KEPT_DOT_FOLDERS."""
+    return {name for name in _IGNORED(folder, names) if name not in KEPT_DOT_FOLDERS}
 
 
 @dataclass
@@ -98,9 +125,14 @@ class Spares:
 
     def take(self, server: Server, lesson: Lesson) -> tuple[str, str]:
         """(name, url) of a fresh database for one check of `lesson`."""
-        template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
-        name = databases.db_name(lesson.number, f"check_{os.getpid()}_{next(_counter)}")
-        url = databases.take_spare(server, lesson.number, lesson.fixture_path, name)
+        return self.take_database(server, lesson.number, lesson.fixture_path)
+
+    def take_database(self, server: Server, key: str, fixture: Path) -> tuple[str, str]:
+        """(name, url) of a fresh copy of the template of `key` (a lesson number, or an extra
+        database's key such as `08_analytics`)."""
+        template = databases.ensure_template(server, key, fixture)
+        name = databases.db_name(key, f"check_{os.getpid()}_{next(_counter)}")
+        url = databases.take_spare(server, key, fixture, name)
         return name, url or databases.clone(server, template, name)
 
     def tidy(self, lesson_number: str) -> None:
@@ -112,6 +144,8 @@ class Spares:
                 databases.drop_database(server, self.used.pop())
             lesson = get_lesson(lesson_number)
             databases.prepare_spare(server, lesson.number, lesson.fixture_path)
+            for extra in lesson.extras:
+                databases.prepare_spare(server, extra.key, extra.fixture_path)
 
     def tidy_in_background(self, lesson_number: str) -> None:
         """`tidy` in a detached process, so a one-shot `course check` exits at once."""

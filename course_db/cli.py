@@ -119,17 +119,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_alembic(args: argparse.Namespace) -> int:
     """Run the real Alembic CLI on your exercise, against its exercise database."""
+    from course_db import databases
     from course_db.alembic_runner import run_alembic
     from course_db.lessons import get_lesson
+    from course_db.server import get_server
 
     lesson = get_lesson(args.lesson)
     url = exercise_database(lesson)
+    extra_env = databases.extra_env(get_server(), lesson, "exercise")  # lesson 08's two URLs
     alembic_args = args.alembic_args[1:] if args.alembic_args[:1] == ["--"] else args.alembic_args
     # Offline SQL goes to stdout and Alembic's log lines to stderr, as with the plain CLI, so
     # `course alembic NN -- upgrade head --sql > migration.sql` writes only SQL to the file.
     offline = "--sql" in alembic_args
     result = run_alembic(
-        lesson.exercise_dir, alembic_args, url, timeout=args.timeout, separate_stderr=offline
+        lesson.exercise_dir,
+        alembic_args,
+        url,
+        timeout=args.timeout,
+        extra_env=extra_env,
+        separate_stderr=offline,
     )
     sys.stdout.write(result.output)
     sys.stderr.write(result.errors)
@@ -140,7 +148,7 @@ def cmd_alembic(args: argparse.Namespace) -> int:
 
 
 def exercise_database(lesson) -> str:
-    """The exercise database's URL, creating it from the template on first use."""
+    """The exercise database's URL, creating it (and any extra ones) from its template if needed."""
     from course_db import databases
     from course_db.server import get_server
 
@@ -151,6 +159,7 @@ def exercise_database(lesson) -> str:
     if not exists:
         template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
         databases.clone(server, template, name)
+    databases.ensure_extras(server, lesson, "exercise")
     return server.url(name)
 
 
@@ -205,8 +214,11 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from course_db.server import get_server
 
     lesson = get_lesson(args.lesson)
-    databases.reset(get_server(), lesson.number, lesson.fixture_path, "exercise")
-    print(f"Lesson {lesson.number}: the exercise database is fresh again.", flush=True)
+    server = get_server()
+    databases.reset(server, lesson.number, lesson.fixture_path, "exercise")
+    databases.reset_extras(server, lesson, "exercise")
+    fresh = "databases are" if lesson.extras else "database is"
+    print(f"Lesson {lesson.number}: the exercise {fresh} fresh again.", flush=True)
     Spares().tidy_in_background(lesson.number)  # the next reset or check takes a new spare
     if args.files:
         backup = restore_starter(lesson)
@@ -269,7 +281,10 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.lesson:
         from course_db.lessons import get_lesson
 
-        url = exercise_database(get_lesson(args.lesson))
+        lesson = get_lesson(args.lesson)
+        url = exercise_database(lesson)
+        if args.database:
+            url = lesson_database_url(server, lesson, args.database)
     else:
         url = server.url()
     if args.action == "url":
@@ -277,6 +292,25 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 0
     psql = shutil.which("psql") or _bundled_psql()
     return subprocess.call([psql, url.replace("postgresql+psycopg://", "postgresql://", 1)])
+
+
+def lesson_database_url(server, lesson, name: str) -> str:
+    """The URL of one of a lesson's exercise databases by name: `main`, or an extra one."""
+    from course_db import databases
+
+    urls = {"main": server.url(databases.db_name(lesson.number, "exercise"))}
+    urls.update(
+        {
+            extra.name: server.url(databases.db_name(extra.key, "exercise"))
+            for extra in lesson.extras
+        }
+    )
+    if name not in urls:
+        raise SetupError(
+            f"Lesson {lesson.number} has no database named {name!r}.",
+            tip="its databases are " + ", ".join(urls) + ".",
+        )
+    return urls[name]
 
 
 def _bundled_psql() -> str:
@@ -359,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
         "the embedded server",
     )
     db.add_argument("lesson", nargs="?", help="for url/psql: a lesson's exercise database")
+    db.add_argument(
+        "database",
+        nargs="?",
+        help="for url/psql of a lesson with several databases: which one (default main), "
+        "e.g. `course db url 08 analytics`",
+    )
     db.set_defaults(func=cmd_db)
     return parser
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -28,6 +29,9 @@ from psycopg import sql
 from course_db.errors import SetupError
 from course_db.paths import STATE, state_dir
 from course_db.server import Server
+
+if TYPE_CHECKING:
+    from course_db.lessons import Lesson
 
 MARKER = "alembic-course"
 FIXTURE_FORMAT = "1"  # bump to rebuild every template when the build procedure changes
@@ -237,3 +241,31 @@ def reset(server: Server, lesson: str, fixture: Path, role: str) -> str:
     with admin(server) as conn:
         drop(conn, name)
     return take_spare(server, lesson, fixture, name) or clone(server, template, name)
+
+
+def extra_env(server: Server, lesson: Lesson, role: str) -> dict[str, str]:
+    """`MAIN_DATABASE_URL` and `<NAME>_DATABASE_URL` of `role` for a lesson with extra databases.
+
+    Empty for a lesson with one database: `DATABASE_URL` alone names it, as before.
+    """
+    if not lesson.extras:
+        return {}
+    env = {"MAIN_DATABASE_URL": server.url(db_name(lesson.number, role))}
+    env.update({extra.env_var: server.url(db_name(extra.key, role)) for extra in lesson.extras})
+    return env
+
+
+def reset_extras(server: Server, lesson: Lesson, role: str) -> None:
+    """`reset` each extra database of the lesson (none for most lessons)."""
+    for extra in lesson.extras:
+        reset(server, extra.key, extra.fixture_path, role)
+
+
+def ensure_extras(server: Server, lesson: Lesson, role: str) -> None:
+    """Create each extra database of `role` from its template if it does not exist yet."""
+    for extra in lesson.extras:
+        name = db_name(extra.key, role)
+        with admin(server) as conn:
+            exists = comment_of(conn, name) is not None
+        if not exists:
+            clone(server, ensure_template(server, extra.key, extra.fixture_path), name)

@@ -12,6 +12,8 @@ import io
 import os
 import sys
 import traceback
+from argparse import Namespace
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +36,18 @@ class Step:
         return f"`{self.command}` failed:\n{self.error}"
 
 
-def alembic(project: Path, verb: str, *args: str, **kwargs: object) -> Step:
-    """Run `alembic VERB ARGS` on `project` (the child's working directory) and capture it all."""
-    shown = " ".join(["alembic", verb, *args, *(f"--{key}" for key, on in kwargs.items() if on)])
+def alembic(project: Path, verb: str, *args: str, x: Sequence[str] = (), **kwargs: object) -> Step:
+    """Run `alembic VERB ARGS` on `project` (the child's working directory) and capture it all.
+
+    `x=["db=main"]` passes `-x db=main`, as the command line does, for `env.py`'s
+    `context.get_x_argument()`.
+    """
+    options = [part for value in x for part in ("-x", value)]
+    flags = [f"--{key}" for key, on in kwargs.items() if on]
+    shown = " ".join(["alembic", *options, verb, *args, *flags])
     buffer = Tee()
-    config = Config(str(project / "alembic.ini"), stdout=buffer)
+    cmd_opts = Namespace(x=list(x)) if x else None
+    config = Config(str(project / "alembic.ini"), stdout=buffer, cmd_opts=cmd_opts)
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             getattr(command, verb)(config, *args, **kwargs)

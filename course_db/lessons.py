@@ -26,6 +26,16 @@ class Lesson:
     ready: bool
     check_timeout: float
     hints: list[str] = field(default_factory=list)
+    # name -> fixture of each database the lesson has besides its main one (lesson 08: analytics)
+    extra_databases: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def extras(self) -> tuple[ExtraDatabase, ...]:
+        """The lesson's extra databases, in the order `lessons.toml` lists them."""
+        return tuple(
+            ExtraDatabase(name, f"{self.number}_{name}", fixture)
+            for name, fixture in self.extra_databases.items()
+        )
 
     @property
     def starter_dir(self) -> Path:
@@ -47,6 +57,28 @@ class Lesson:
     @property
     def fixture_path(self) -> Path:
         return ROOT / "course_db" / "fixtures" / f"{self.fixture}.sql"
+
+
+@dataclass(frozen=True)
+class ExtraDatabase:
+    """A second (third...) database of one lesson, with its own fixture and template.
+
+    `key` stands where a lesson number stands in database names (`course_<prefix>_08_analytics_
+    exercise`), so the demo, exercise, spare, check and template roles, the marker comment and the
+    clean-ups all work for it as they do for a lesson's main database.
+    """
+
+    name: str  # "analytics": every process the course starts gets ANALYTICS_DATABASE_URL
+    key: str  # "08_analytics"
+    fixture: str
+
+    @property
+    def fixture_path(self) -> Path:
+        return ROOT / "course_db" / "fixtures" / f"{self.fixture}.sql"
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.name.upper()}_DATABASE_URL"
 
 
 def source() -> str:
@@ -75,6 +107,7 @@ def all_lessons() -> tuple[Lesson, ...]:
             ready=item.get("ready", False),
             check_timeout=float(item.get("check_timeout", 30)),
             hints=list(item.get("hints", [])),
+            extra_databases=dict(item.get("extra_databases", {})),
         )
         for item in data["lesson"]
     )

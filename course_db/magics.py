@@ -41,6 +41,7 @@ class AlembicMagics(Magics):
             args,
             url,
             timeout=session.command_timeout,
+            extra_env=session.extra_env("exercise" if exercise else "demo"),
             separate_stderr=bool(target),
         )
         if target:  # stdout into the file, Alembic's log lines (stderr) on screen, as in a shell

@@ -43,6 +43,10 @@ class LessonSession:
             databases.db_name(self.lesson.number, "exercise")
         )
 
+    def extra_env(self, role: str) -> dict[str, str]:
+        """`MAIN_DATABASE_URL`, `ANALYTICS_DATABASE_URL`... of `role` (demo, exercise), if any."""
+        return databases.extra_env(self.server, self.lesson, role)
+
 
 _session: LessonSession | None = None
 
@@ -64,6 +68,8 @@ def lesson(number: str) -> None:
     server = get_server()
     demo_url = databases.reset(server, info.number, info.fixture_path, "demo")
     databases.reset(server, info.number, info.fixture_path, "exercise")
+    for role in ("demo", "exercise"):
+        databases.reset_extras(server, info, role)
     scratch = state_dir("scratch") / info.number
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)

@@ -1,0 +1,233 @@
+"""Lesson 08's grader: the solution passes, the starter and the learner's likely wrong env.py files
+(the seed's own among them) fail with a message that names the problem, bad input is a clear
+failure, and a check never writes to the learner's folder."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
+
+from course_db.checking import run_check
+from course_db.grading import Report
+from course_db.lessons import get_lesson
+
+LESSON = get_lesson("08")
+ENV = Path("migrations/env.py")
+FIRST = Path("migrations/versions/0001_users_and_page_views.py")
+Mutation = Callable[[Path], None]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 08's folder."""
+
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+def grade(project: Path, timeout: float | None = None) -> Report:
+    return run_check("08", project=project, timeout=timeout)
+
+
+def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert report.passed, report.as_text()
+    assert [r.task for r in report.results] == [1, 1, 2, 2, 2, 3, 3, 4, 4]
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+
+
+def test_check_untouched_starter_fails_with_task_messages(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.failures()] == [1, 2, 2, 3, 3, 4, 4], report.as_text()
+    text = failure_text(report)
+    assert "TypeError: upgrade() missing 1 required positional argument: 'engine_name'" in text
+    assert "context.run_migrations(engine_name=name)" in text
+    assert "the error does not name the valid databases (main and analytics)" in text
+    assert "Start with task 1" in report.summary()
+    assert tree_hash(folder) == before
+
+
+def replace(path: Path, *pairs: str) -> Mutation:
+    """replace(path, old, new, old2, new2, ...) in one file of the solution."""
+
+    def mutate(project: Path) -> None:
+        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+            edit(project / path, old, new)
+
+    return mutate
+
+
+SOLUTION_CHOICE = """    name = context.get_x_argument(as_dictionary=True).get("db")
+    if name not in DATABASES:"""
+SEED_CHOICE = """    db_name = context.get_x_argument(as_dictionary=True).get("db", "main")
+    if db_name == "main":
+        url = "main"
+    elif db_name == "analytics":
+        url = "analytics"
+    name = url
+    if name not in DATABASES:"""
+ONLINE_RUN = "            context.run_migrations(engine_name=name)"
+OFFLINE_RUN = "        context.run_migrations(engine_name=name)\n\n\ndef run_migrations_online"
+
+# mutation, the task of the first failure, phrases the failures must contain
+MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
+    "seed_if_elif_leaves_url_unbound": (
+        replace(ENV, SOLUTION_CHOICE, SEED_CHOICE),
+        3,
+        [
+            "with the seed's bug",
+            "UnboundLocalError: cannot access local variable 'url'",
+            "`alembic upgrade head` ran: with no -x db=..., env.py must not pick a database",
+        ],
+    ),
+    "seed_default_main": (
+        replace(ENV, '.get("db")', '.get("db", "main")'),
+        3,
+        ["the seed's `.get('db', 'main')` quietly migrates main"],
+    ),
+    "error_without_the_valid_names": (
+        replace(
+            ENV,
+            'raise CommandError(f"Unknown database ({given}): use {valid}.")',
+            "raise KeyError(name)",
+        ),
+        3,
+        ["the error does not name the valid databases (main and analytics)", "KeyError"],
+    ),
+    "one_url_for_both": (
+        replace(ENV, "url = os.environ.get(variable)", 'url = os.environ.get("DATABASE_URL")'),
+        2,
+        [
+            "analytics has no page_views, daily_stats",
+            "Alembic ran no revision at all: the database it connected to was already at head",
+        ],
+    ),
+    "analytics_compares_with_the_main_models": (
+        replace(
+            ENV,
+            '"analytics": ("ANALYTICS_DATABASE_URL", AnalyticsBase.metadata)',
+            '"analytics": ("ANALYTICS_DATABASE_URL", MainBase.metadata)',
+        ),
+        2,
+        ["`alembic -x db=analytics check` failed", "target_metadata is AnalyticsBase.metadata"],
+    ),
+    "online_without_engine_name": (
+        replace(ENV, ONLINE_RUN, "            context.run_migrations()"),
+        1,
+        ["missing 1 required positional argument: 'engine_name'"],
+    ),
+    "offline_without_engine_name": (
+        replace(
+            ENV,
+            OFFLINE_RUN,
+            "        context.run_migrations()\n\n\ndef run_migrations_online",
+        ),
+        4,
+        ["`alembic -x db=main upgrade head --sql` failed", "engine_name"],
+    ),
+    "offline_connects": (
+        replace(
+            ENV,
+            "    run_migrations_offline(chosen_database())",
+            "    run_migrations_online(chosen_database())",
+        ),
+        4,
+        ["`alembic -x db=analytics upgrade head --sql` failed", "Offline mode only calls"],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_check_mutant_fails_naming_the_problem(
+    warm: None, project: Callable[[str], Path], mutant: str
+) -> None:
+    mutate, task, phrases = MUTANTS[mutant]
+    folder = project("solutions")
+    mutate(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert report.failures()[0].task == task, report.as_text()
+    for phrase in phrases:
+        assert phrase in failure_text(report), report.as_text()
+
+
+def append(path: Path, text: str) -> Mutation:
+    def mutate(project: Path) -> None:
+        (project / path).write_text(
+            (project / path).read_text(encoding="utf-8") + text, encoding="utf-8"
+        )
+
+    return mutate
+
+
+# mutation, phrases the first failure must contain
+BAD_INPUT: dict[str, tuple[Mutation, list[str]]] = {
+    "syntax_error_in_env": (
+        append(ENV, "\n\ndef broken(:\n    pass\n"),
+        ['File "migrations/env.py", line ', "SyntaxError"],
+    ),
+    "exception_in_a_revision": (
+        replace(
+            FIRST,
+            '    op.create_table(\n        "users",',
+            '    raise RuntimeError("boom")\n    op.create_table(\n        "users",',
+        ),
+        ["RuntimeError: boom", "(at migrations/versions/0001_users_and_page_views.py, line "],
+    ),
+    "env_py_deleted": (
+        lambda folder: (folder / ENV).unlink(),
+        ["env.py"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_check_bad_input_is_a_clear_failure(
+    warm: None, project: Callable[[str], Path], case: str
+) -> None:
+    mutate, phrases = BAD_INPUT[case]
+    folder = project("solutions")
+    mutate(folder)
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert report.failures()[0].task == 1, report.as_text()
+    for phrase in phrases:
+        assert phrase in report.failures()[0].message, report.as_text()
+    assert tree_hash(folder) == before
+
+
+def test_check_endless_loop_times_out_and_the_next_check_passes(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    edit(
+        folder / ENV,
+        "def chosen_database() -> str:\n",
+        "def chosen_database() -> str:\n    while True:\n        pass\n",
+    )
+    report = grade(folder, timeout=3)
+    assert_learner_failure(report)
+    assert "stopped after 3 s" in failure_text(report)
+    assert report.duration < 10
+    assert grade(project("solutions")).passed
