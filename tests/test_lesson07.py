@@ -1,0 +1,277 @@
+"""Lesson 07's grader: the solution passes, the starter and likely wrong answers (the seed's own
+entrypoint and workflow among them) fail with a message that names the problem, and a check never
+writes to the learner's folder."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
+
+from course_db.checking import run_check
+from course_db.grading import Report
+from course_db.lessons import get_lesson
+
+LESSON = get_lesson("07")
+SCRIPT = Path("scripts/entrypoint.sh")
+WORKFLOW = Path(".github/workflows/migrations.yml")
+ENV_PY = Path("migrations/env.py")
+Mutation = Callable[[Path], None]
+
+SEED_ENTRYPOINT = """#!/bin/bash
+# scripts/entrypoint.sh
+
+set -e
+
+# Esperar a que la DB esté lista
+echo "Waiting for database..."
+while ! pg_isready -h $DB_HOST -p $DB_PORT -U $DB_USER; do
+  sleep 1
+done
+
+# Aplicar migraciones
+echo "Running migrations..."
+alembic upgrade head
+
+# Ejecutar comando principal
+exec "$@"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 07's folder."""
+
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+def grade(project: Path, timeout: float | None = None) -> Report:
+    return run_check("07", project=project, timeout=timeout)
+
+
+def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert report.passed, report.as_text()
+    assert [r.task for r in report.results] == [1, 1, 1, 1, 2, 2, 2, 3]
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+
+
+def test_check_untouched_starter_fails_with_task_messages(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert sorted({r.task for r in report.failures()}) == [1, 2, 3], report.as_text()
+    text = failure_text(report)
+    assert "Your script ended (exit 1) before the database came up" in text
+    assert "scripts/entrypoint.sh is not written yet" in text
+    assert 'runtime "node20" is deprecated' in text and "actions/checkout@v4" in text
+    assert "`on: pull_request`" in text
+    assert "a single-head gate" in text
+    assert "your upgrade went ahead anyway" in text
+    assert "Start with task 1" in report.summary()
+    assert tree_hash(folder) == before
+
+
+def replace(path: Path, *pairs: str) -> Mutation:
+    """replace(path, old, new, old2, new2, ...) in one file of the solution."""
+
+    def mutate(project: Path) -> None:
+        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+            edit(project / path, old, new)
+
+    return mutate
+
+
+def write(path: Path, text: str) -> Mutation:
+    def mutate(project: Path) -> None:
+        (project / path).write_text(text, encoding="utf-8")
+
+    return mutate
+
+
+def drop_step(title: str) -> Mutation:
+    """Remove one `- name: <title>` step (up to the next blank line) from the workflow."""
+
+    def mutate(project: Path) -> None:
+        text = (project / WORKFLOW).read_text(encoding="utf-8")
+        start = text.index(f"      - name: {title}\n")
+        end = text.find("\n\n", start)
+        (project / WORKFLOW).write_text(text[:start] + text[end + 2 :], encoding="utf-8")
+
+    return mutate
+
+
+# mutation, the failing results' (task, phrase) pairs
+MUTANTS: dict[str, tuple[Mutation, list[tuple[int, str]]]] = {
+    "seed_entrypoint_waits_forever": (
+        write(SCRIPT, SEED_ENTRYPOINT),
+        [
+            (1, "With DB_WAIT_TIMEOUT=2, your script was still waiting after 5 s"),
+            (1, "Without DB_HOST your script was still running after 3 s"),
+        ],
+    ),
+    "no_exec": (
+        replace(SCRIPT, 'exec "$@"\n', '"$@"\n'),
+        [(1, "The command ran as a child of your script, not in its place")],
+    ),
+    "unquoted_args": (
+        replace(SCRIPT, 'exec "$@"\n', "exec $@\n"),
+        [(1, "then the command it was given did not run as given (exit 2)")],
+    ),
+    "no_set_e_app_starts_after_failed_migration": (
+        replace(SCRIPT, "set -euo pipefail", "set -uo pipefail"),
+        [(1, "yet your script started the app: start it with `set -e`")],
+    ),
+    "no_upgrade": (
+        replace(SCRIPT, "alembic upgrade head\n", "true\n"),
+        [
+            (1, "The command ran, but the database is at no revision, not head"),
+            (1, "Your script started the app without running `alembic upgrade head`"),
+        ],
+    ),
+    "gives_up_with_status_0": (
+        replace(SCRIPT, "    exit 1\n", "    exit 0\n"),
+        [(1, "The database never came up, yet your script exited 0: exit 1.")],
+    ),
+    "gives_up_at_once": (
+        replace(SCRIPT, "waited=$((waited + 1))", "waited=$((waited + 99))"),
+        [(1, "Your script gave up after 0.")],
+    ),
+    "checkout_v4": (
+        replace(WORKFLOW, "actions/checkout@v5", "actions/checkout@v4"),
+        [(2, 'update the version of action "actions/checkout@v4"')],
+    ),
+    "no_alembic_check": (
+        drop_step("The models match the migrations"),
+        [(2, "a step that runs `alembic check`")],
+    ),
+    "no_single_head_gate": (
+        drop_step("Exactly one head"),
+        [(2, "a single-head gate")],
+    ),
+    "bad_yaml_indentation": (
+        replace(WORKFLOW, "    runs-on: ubuntu-latest", "   runs-on: ubuntu-latest"),
+        [(2, "It is not valid YAML: ")],
+    ),
+    "no_health_check": (
+        replace(
+            WORKFLOW,
+            '          --health-cmd "pg_isready --username=app --dbname=app_test"\n',
+            "",
+        ),
+        [(2, "whose `options:` define a health check")],
+    ),
+    "only_on_push": (
+        replace(WORKFLOW, "  pull_request:\n", ""),
+        [(2, "`on: pull_request`")],
+    ),
+    "misspelled_key": (
+        replace(WORKFLOW, "runs-on: ubuntu-latest", "run-on: ubuntu-latest"),
+        [(2, "GitHub would reject the file: at jobs.migrations")],
+    ),
+    "no_lock": (
+        replace(
+            ENV_PY,
+            'connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), '
+            '{"key": MIGRATION_LOCK})',
+            "pass",
+        ),
+        [(3, "your upgrade went ahead anyway")],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=str)
+def test_check_mutant_fails_with_message(
+    warm: None, project: Callable[[str], Path], mutant: str
+) -> None:
+    mutate, expected = MUTANTS[mutant]
+    folder = project("solutions")
+    mutate(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    failed = {r.task for r in report.failures()}
+    assert failed == {task for task, _ in expected}, report.as_text()
+    text = failure_text(report)
+    for _, phrase in expected:
+        assert phrase in text, report.as_text()
+
+
+def test_check_bash_syntax_error_is_the_learners(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    edit(folder / SCRIPT, "  sleep 1\ndone\n", "  sleep 1\n")
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert "syntax error" in failure_text(report), report.as_text()
+
+
+def test_check_missing_files_are_named(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    (folder / SCRIPT).unlink()
+    (folder / WORKFLOW).unlink()
+    report = grade(folder)
+    assert_learner_failure(report)
+    text = failure_text(report)
+    assert "There is no scripts/entrypoint.sh: create it" in text
+    assert "There is no .github/workflows/migrations.yml: create it" in text
+    assert not any(r.task == 3 and not r.passed for r in report.results), report.as_text()
+
+
+def test_check_env_py_exception_is_located(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    edit(
+        folder / ENV_PY,
+        "def run_migrations_online() -> None:\n",
+        "def run_migrations_online() -> None:\n    1 / 0\n",
+    )
+    report = grade(folder)
+    assert_learner_failure(report)
+    text = failure_text(report)
+    assert "Once the database was up, your script exited with 1" in text
+    assert "ZeroDivisionError" in text
+    assert "`alembic upgrade head` failed, so the check could not see" in text
+
+
+def test_check_endless_script_is_stopped_then_next_check_passes(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    endless = "while true; do sleep 1.0707; done\n"  # a sleep no other process runs
+    edit(folder / SCRIPT, "set -euo pipefail\n", "set -euo pipefail\n" + endless)
+    report = grade(folder, timeout=4)
+    assert_learner_failure(report)
+    assert "The check was stopped after 4 s" in failure_text(report)
+    time.sleep(1.5)  # a loop that survived would have started another sleep by now
+    assert not [cmd for cmd in command_lines() if "sleep 1.0707" in cmd]
+    assert grade(project("solutions")).passed
+
+
+def command_lines() -> list[str]:
+    lines = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit():
+                lines.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return lines

@@ -1,0 +1,230 @@
+"""Lesson 09's grader: the solution's repair passes; the starter and the repairs a learner gets
+wrong (the seed's `stamp head` among them) fail with a message that names the problem; a
+repair.sh that fails, loops or is missing gives a clear message; the learner's folder is never
+written to."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
+
+from course_db.checking import run_check
+from course_db.grading import Report
+from course_db.lessons import get_lesson
+from course_db.revision_graph import mermaid
+
+LESSON = get_lesson("09")
+REPAIR = Path("repair.sh")
+MERGE = Path("migrations/versions/0004_merge_heads.py")
+COUPONS = Path("migrations/versions/0005_add_coupons.py")
+ENV = Path("migrations/env.py")
+SOLVED_REPAIR = "alembic upgrade 0004_merge_heads\n"
+SOLVED_STAMP = "alembic stamp 0005_add_coupons\n"
+Mutation = Callable[[Path], None]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 09's folder."""
+
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+def grade(project: Path, timeout: float | None = None) -> Report:
+    return run_check("09", project=project, timeout=timeout)
+
+
+def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert report.passed, report.as_text()
+    assert [r.task for r in report.results] == [1, 2, 3, 4, 4, 4, 4, 4]
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+
+
+def test_check_untouched_starter_fails_with_task_messages(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    text = failure_text(report)
+    assert "There is no revision 0004_merge_heads" in text
+    assert "2 heads (0002_user_phone, 0003_order_status)" in text
+    assert "target_metadata has no coupons table" in text
+    assert "the database is at 0003_order_status" in text
+    assert tree_hash(folder) == before
+
+
+def _repair(body: str) -> Mutation:
+    def mutate(root: Path) -> None:
+        edit(root / REPAIR, SOLVED_STAMP, "")
+        edit(root / REPAIR, SOLVED_REPAIR, body)
+
+    return mutate
+
+
+def _drop_and_create(root: Path) -> None:
+    edit(
+        root / COUPONS,
+        "    op.create_table(\n",
+        '    op.execute("DROP TABLE IF EXISTS coupons")\n    op.create_table(\n',
+    )
+    _repair("alembic upgrade head\n")(root)
+
+
+def _crlf(root: Path) -> None:
+    script = root / REPAIR
+    script.write_bytes(script.read_bytes().replace(b"\n", b"\r\n"))
+
+
+MUTANTS: dict[str, tuple[Mutation, list[str]]] = {
+    "upgrade heads runs 0005 on the hand-made table": (
+        _repair("alembic upgrade heads\n"),
+        ["exited with code 1", "already exists", "`alembic stamp 0005_add_coupons` records"],
+    ),
+    "the seed's stamp head skips Ben's revision": (
+        _repair("alembic stamp head\n"),
+        ["add_column", "users has no phone column: 0002_user_phone never ran"],
+    ),
+    "the revision drops the hand-made table and creates it again": (
+        _drop_and_create,
+        ["coupons had 40 rows and now has 0", "stamp"],
+    ),
+    "the merge has one parent only": (
+        lambda root: edit(
+            root / MERGE,
+            'down_revision = ("0003_order_status", "0002_user_phone")',
+            'down_revision = "0003_order_status"',
+        ),
+        ["0004_merge_heads revises 0003_order_status; a merge revises both heads", "2 heads"],
+    ),
+    "env.py forgets the coupons model": (
+        lambda root: edit(
+            root / ENV,
+            "from app.models import coupons, orders, users",
+            "from app.models import orders, users",
+        ),
+        ["target_metadata has no coupons table", "Autogenerate would DROP coupons"],
+    ),
+    "0005 creates coupons in another shape": (
+        lambda root: edit(
+            root / COUPONS, 'sa.Column("code", sa.String(40)', 'sa.Column("code", sa.String(20)'
+        ),
+        [
+            "On a new database built by your revisions",
+            "modify_type",
+            "exactly as the hand-made one",
+        ],
+    ),
+    "no 0005 revision": (
+        lambda root: (root / COUPONS).unlink(),
+        ["The head is 0004_merge_heads, not 0005_add_coupons", "Can't locate revision"],
+    ),
+    "repair.sh stops with an error of its own": (
+        _repair('echo "not today" >&2\nexit 3\n'),
+        ["exited with code 3", "not today", "not at the head"],
+    ),
+    "repair.sh saved with Windows line endings": (
+        _crlf,
+        ["exited with code", "Windows line endings (CRLF)"],
+    ),
+    "repair.sh calls the course's command instead of alembic": (
+        _repair("uv run course alembic 09 -- current\n"),
+        ["not at the head", "write the plain `alembic ...` commands"],
+    ),
+    "a syntax error in the merge revision": (
+        lambda root: edit(root / MERGE, "def upgrade() -> None:", "def upgrade() -> None"),
+        ["Alembic cannot read your revisions", "SyntaxError", "0004_merge_heads.py"],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=list(MUTANTS))
+def test_check_mutant_fails_naming_the_problem(
+    warm: None, project: Callable[[str], Path], mutant: str
+) -> None:
+    mutate, expected = MUTANTS[mutant]
+    folder = project("solutions")
+    mutate(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    text = failure_text(report)
+    for phrase in expected:
+        assert phrase in text, report.as_text()
+
+
+def test_check_missing_repair_script_is_named(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    (folder / REPAIR).unlink()
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert "There is no repair.sh in your project" in failure_text(report)
+
+
+def test_check_endless_repair_script_is_stopped_and_the_next_check_passes(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    _repair("alembic current\nwhile true; do sleep 0.2; done\n")(folder)
+    started = time.monotonic()
+    report = grade(folder, timeout=6)
+    assert time.monotonic() - started < 15
+    assert_learner_failure(report)
+    text = failure_text(report)
+    assert "stopped after 6 s" in text and "bash repair.sh" in text, text
+    assert grade(project("solutions")).passed
+
+
+def test_check_repair_script_waiting_for_input_fails_at_once(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    _repair('read -r -p "Really? " answer\n' + SOLVED_REPAIR + SOLVED_STAMP)(folder)
+    started = time.monotonic()
+    report = grade(folder)
+    assert time.monotonic() - started < 10  # its standard input is empty: `read` fails at once
+    assert_learner_failure(report)
+    assert "exited with code 1" in failure_text(report)
+
+
+def test_revision_graph_marks_heads_merges_and_the_database() -> None:
+    text = mermaid(LESSON.solution_dir, ["0003_order_status"])
+    assert text.splitlines() == [
+        "flowchart BT",
+        '    r1["0001_create_users"]',
+        '    r2["0002_add_orders"]',
+        '    r3["0002_user_phone"]',
+        '    r4["0003_order_status ◀ database"]',
+        '    r5["0004_merge_heads (merge)"]',
+        '    r6["0005_add_coupons (head)"]',
+        "    r2 --> r1",
+        "    r3 --> r1",
+        "    r4 --> r2",
+        "    r5 --> r3",
+        "    r5 --> r4",
+        "    r6 --> r5",
+        "    classDef atdb fill:#fde68a,stroke:#b45309",
+        "    class r4 atdb",
+    ]
+    starter = mermaid(LESSON.starter_dir).splitlines()
+    assert '    r3["0002_user_phone (head)"]' in starter
+    assert '    r4["0003_order_status (head)"]' in starter
+    assert not any("atdb" in line for line in starter)
