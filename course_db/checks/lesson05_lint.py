@@ -100,8 +100,11 @@ def squawk_binary() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("squawk")
 
 
-def run_squawk(scripts: dict[str, str]) -> dict[str, object]:
-    """{"findings": [...]} or {"error": why}: squawk over each revision's SQL, course config."""
+def run_squawk(scripts: dict[str, str], config: Path = CONFIG) -> dict[str, object]:
+    """{"findings": [...]} or {"error": why}: squawk over each revision's SQL, course config.
+
+    `config` is the course's pinned settings file for the lesson (lesson 10 pins its own).
+    """
     binary = squawk_binary()
     if binary is None:
         return {"error": "squawk is not installed in the course's environment: run `uv sync`."}
@@ -112,7 +115,7 @@ def run_squawk(scripts: dict[str, str]) -> dict[str, object]:
             path.write_text(script, encoding="utf-8")
             files.append(path.name)
         proc = subprocess.run(
-            [binary, "--config", str(CONFIG), "--reporter", "json", *files],
+            [binary, "--config", str(config), "--reporter", "json", *files],
             cwd=tmp,
             capture_output=True,
             text=True,

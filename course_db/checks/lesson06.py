@@ -1,0 +1,77 @@
+"""Lesson 06's grader: the learner's `tests/` must tell good migration histories from broken ones.
+
+Runs in the isolated child, with the learner's project copied to `project`. The learner's tests
+are run by the mutation harness (`mutation.py`) once per history of `lesson06_histories.py`, all
+in parallel: they must pass on the exercise's history and on an equivalent rewrite of it, and
+fail on each broken history. Each broken history belongs to the README task whose tests should
+catch it, so a miss reads "Task 3: ... an upgrade that loses data". The database the course
+cloned for this check (`database_url`) is not used: every test gets its own, from the template.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from course_db import databases
+from course_db.checks.lesson06_histories import histories, task_of
+from course_db.checks.mutation import HistoryRun, broken_result, good_result, run_tests_against
+from course_db.grading import Result
+from course_db.lessons import get_lesson
+from course_db.server import get_server
+
+RUN_TIMEOUT = 30.0  # one history's pytest run; all run at once, within the lesson's check_timeout
+TASK_NAMES = {
+    1: "Your standard tests catch two heads, drifting models and a table left behind",
+    2: "Your stairway test catches an index that its downgrade leaves behind",
+    3: "Your data test catches an upgrade and a downgrade that lose data",
+}
+NOT_YET = "Not graded yet: first make your tests pass on the good history (the first result)."
+TEST_LIKE = re.compile(r"^\s*def test_|pytest_alembic\.tests", re.MULTILINE)
+
+
+def grade(project: str, database_url: str) -> list[dict]:
+    root = Path(project)
+    missing = missing_tests(root)
+    if missing:
+        first = Result(1, "Your tests pass on the good migration histories", False, missing)
+        later = [Result(task, name, False, NOT_YET) for task, name in TASK_NAMES.items()]
+        return [result.__dict__ for result in [first, *later]]
+    server = get_server()
+    lesson = get_lesson("06")
+    template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
+    with tempfile.TemporaryDirectory(prefix="course-histories-") as tmp:
+        runs = run_tests_against(
+            root / "tests", histories(Path(tmp)), server, template, RUN_TIMEOUT, lesson="06"
+        )
+    return [result.__dict__ for result in results(runs)]
+
+
+def results(runs: list[HistoryRun]) -> list[Result]:
+    good = [run for run in runs if run.history.should_pass]
+    found = [good_result(1, good)]
+    for task, name in TASK_NAMES.items():
+        mine = [run for run in runs if not run.history.should_pass and task_of(run.history) == task]
+        found.append(broken_result(task, good + mine, name))
+    if not found[0].passed:  # a test that fails everywhere "catches" every broken history
+        found[1:] = [Result(r.task, r.name, False, NOT_YET) for r in found[1:]]
+    return found
+
+
+def missing_tests(root: Path) -> str:
+    """Why there is nothing to run yet, or '' when tests/ holds at least one test."""
+    tests = root / "tests"
+    files = sorted(tests.glob("test_*.py")) + sorted(tests.glob("*_test.py"))
+    if not files:
+        return (
+            "There is no tests/test_*.py file: write your tests in tests/test_migrations.py "
+            "(the README's tasks say which)."
+        )
+    for path in files:
+        if TEST_LIKE.search(path.read_text(encoding="utf-8", errors="replace")):
+            return ""
+    return (
+        "tests/test_migrations.py has no test yet: pytest runs the functions whose names start "
+        "with test_ (and the pytest-alembic tests you import). Start with README task 1."
+    )

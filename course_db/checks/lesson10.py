@@ -1,0 +1,195 @@
+"""Lesson 10's grader: the capstone's expand/backfill/contract chain, its tests, its deploy order.
+
+Runs in the isolated child, with the learner's project copied to `project` (its working
+directory) and `database_url` a fresh copy of the lesson's template: 1,000 customers, no revision.
+
+  tests      (task 5) forked first: lesson 06's harness runs the learner's tests on their chain
+             and on three broken variants of it (`lesson10_tests.py`), while the rest goes on
+  squawk     (task 6) over each revision's offline SQL, course settings (`squawk10.toml`)
+  row by row (tasks 1-3) on a second fresh copy: each revision alone, what it changed compared
+             with every customer's row before (`lesson10_steps.py`)
+  round trip (task 4) `downgrade base` there: schema and every table's checksum as at the start
+  workload   (tasks 1-3) on `database_url`: each revision deployed while the release that must
+             survive it runs (`lesson10_app.py`): v1 across 0001, v2 across 0002, v3 across 0003
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+from course_db import databases
+from course_db.checks import lesson10_tests
+from course_db.checks.lesson05 import chain_message, revision_chain
+from course_db.checks.lesson05_lint import (
+    Finding,
+    ignore_comments,
+    offline_sql,
+    run_squawk,
+    sentence,
+)
+from course_db.checks.lesson10_app import App, app_result
+from course_db.checks.lesson10_steps import STEPS, Step, fixture_rows, grade_steps
+from course_db.grading import Result
+from course_db.inprocess import Step as AlembicStep
+from course_db.inprocess import alembic, describe_exception
+from course_db.server import Server, get_server
+
+SQUAWK = Path(__file__).with_name("squawk10.toml")
+CHAIN_NAME = "the three revisions of the README exist, each revising the one before"
+LEAD = 0.15  # each release runs this long before its revision (against the schema before it)
+TAIL = 0.15  # ...and this long after it
+RETRIES = 3
+TESTS_WAIT = 40.0
+
+
+def grade(project: str, database_url: str) -> list[dict]:
+    os.environ["DATABASE_URL"] = database_url
+    os.chdir(project)
+    root = Path(project)
+    wanted = [step.revision for step in STEPS]
+    try:
+        chain = revision_chain(root)
+    except BaseException as exc:  # a revision that does not even import
+        return _as_dicts([Result(1, CHAIN_NAME, False, describe_exception(exc, root))])
+    if chain != wanted:
+        return _as_dicts([Result(1, CHAIN_NAME, False, chain_message(chain, wanted))])
+    scripts, sql_error = offline_sql(root)
+    tests = lesson10_tests.start(root) if lesson10_tests.test_files(root) else None
+    lint: dict[str, object] = {}
+    linter = threading.Thread(target=lambda: lint.update(run_squawk(scripts, SQUAWK)))
+    if scripts:
+        linter.start()  # squawk reads the SQL while the revisions run
+    results = _row_by_row(root, database_url)
+    os.environ["DATABASE_URL"] = database_url
+    results.append(_workload(root, database_url))
+    if scripts:
+        linter.join()
+    results.append(lint_result(root, scripts, sql_error, lint))
+    chain_works = all(result.passed for result in results if result.task <= 4)
+    results += tests.results(TESTS_WAIT, chain_works) if tests else [_no_tests()]
+    results.sort(key=lambda result: result.task)  # stable: the README's order, task by task
+    return _as_dicts(results)
+
+
+def _row_by_row(root: Path, database_url: str) -> list[Result]:
+    """Tasks 1-4 on a second fresh copy of the template, with nothing else running."""
+    server = get_server()
+    drop_stale_copies(server)
+    name = databases.db_name("10", f"rows_{os.getpid()}")
+    template = databases.ensure_template(server, "10", lesson10_tests.FIXTURE)
+    url = databases.clone(server, template, name)
+    os.environ["DATABASE_URL"] = url
+    try:
+        with psycopg.connect(_dsn(url), autocommit=True) as conn:
+            conn.prepare_threshold = None  # the schema changes under it
+            return grade_steps(root, conn)
+    finally:
+        databases.drop_database(server, name)
+
+
+def drop_stale_copies(server: Server) -> None:
+    """Drop the second copies of checks that were stopped at their time limit (pid gone)."""
+    stem = databases.db_name("10", "rows_")
+    for name in databases.course_databases(server):
+        pid = name.removeprefix(stem)
+        if name.startswith(stem) and pid.isdigit() and not _alive(int(pid)):
+            databases.drop_database(server, name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _workload(root: Path, database_url: str) -> Result:
+    """Deploy the chain revision by revision while the release that must survive it runs."""
+    dsn = _dsn(database_url)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.prepare_threshold = None
+        app = App(dsn, fixture_rows(conn))
+        logged: list[tuple[str, int, str, list]] = []
+        failed: tuple[Step, AlembicStep] | None = None
+        for step in STEPS:
+            with app.running(step.release) as ops:
+                time.sleep(LEAD)
+                ran = _deploy(root, step.revision)
+                time.sleep(TAIL)
+            logged.append((step.revision, step.task, step.release, ops))
+            if not ran.ok:
+                failed = (step, ran)
+                break
+        result = app_result(logged, [] if failed else app.mismatches(conn))
+    if failed is None:
+        return result
+    step, ran = failed
+    message = (
+        f"While {step.release} ran, {ran.explain()}\nThe later revisions were not deployed."
+        + (f"\n{result.message}" if result.message else "")
+    )
+    return Result(step.task, result.name, False, message)
+
+
+def _deploy(root: Path, revision: str) -> AlembicStep:
+    """`alembic upgrade <revision>`, again if it gave up on a lock (its lock_timeout)."""
+    for _ in range(RETRIES):
+        ran = alembic(root, "upgrade", revision)
+        if ran.ok or "lock timeout" not in ran.error:
+            return ran
+        time.sleep(0.1)
+    return ran
+
+
+LINT_NAME = "squawk finds nothing in the SQL of your revisions (course settings, no squawk-ignore)"
+
+
+def lint_result(root: Path, scripts: dict[str, str], sql_error: str, lint: dict) -> Result:
+    """Lesson 05's lint, as this lesson's task 6 (with this lesson's pinned settings)."""
+    if sql_error:
+        message = "`alembic upgrade base:heads --sql` failed, so squawk had no SQL to read:\n"
+        return Result(6, LINT_NAME, False, message + sql_error)
+    ignores = ignore_comments(root, scripts)
+    if ignores:
+        message = "squawk-ignore comments are not accepted: fix what squawk reports instead.\n"
+        return Result(6, LINT_NAME, False, message + "\n".join(f"  {w}" for w in ignores[:3]))
+    if lint.get("error"):
+        return Result(6, LINT_NAME, False, str(lint["error"]))
+    findings: list[Finding] = lint.get("findings", [])  # type: ignore[assignment]
+    lines = [
+        f"{item.revision}, line {item.line} of its SQL: `{item.statement}`\n"
+        f"    {item.rule}: {sentence(item.message)} {sentence(item.help)}".rstrip()
+        for item in findings
+    ]
+    if lines:
+        lines.insert(
+            0,
+            f"squawk reports {len(findings)} problem(s) in `alembic upgrade base:heads --sql` "
+            "(the README shows how to run it yourself):",
+        )
+    return Result(6, LINT_NAME, not findings, "\n".join(lines))
+
+
+def _no_tests() -> Result:
+    return Result(
+        lesson10_tests.TASK,
+        lesson10_tests.OWN_CHAIN,
+        False,
+        "tests/ has no test file (test_*.py): write your tests in tests/test_chain.py.",
+    )
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _as_dicts(results: list[Result]) -> list[dict]:
+    return [result.__dict__ for result in results]

@@ -1,0 +1,261 @@
+"""Lesson 06's grader: the learner's tests are graded by mutation. The solution's tests pass on the
+good histories and catch every broken one; tests that miss a broken history, or fail on a good
+one, get a message naming it; bad input is a clear failure; nothing is written to the folder and
+no database is left behind."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
+
+from course_db import databases
+from course_db.checking import run_check
+from course_db.checks.lesson06_histories import BASE, BROKEN, REFORMATTED, build
+from course_db.grading import Report
+from course_db.lessons import get_lesson
+from course_db.server import Server
+
+LESSON = get_lesson("06")
+TESTS = Path("tests/test_migrations.py")
+Mutation = Callable[[Path], None]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 06's folder."""
+
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+def grade(project: Path, timeout: float | None = None) -> Report:
+    return run_check("06", project=project, timeout=timeout)
+
+
+def leftover_run_databases(server: Server) -> list[str]:
+    """The mutation harness's databases of this run, marked or not (by name, from pg_database)."""
+    stem = re.compile(re.escape(databases.db_name("06", "")) + r"[mp]\d+x\d+_\d+$")
+    with databases.admin(server) as conn:
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+    return [name for name in names if stem.match(name)]
+
+
+def test_check_solution_passes(warm: None, project: Callable[[str], Path], server: Server) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert report.passed, report.as_text()
+    assert [r.task for r in report.results] == [1, 1, 2, 3]
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+    assert not leftover_run_databases(server)
+
+
+def test_check_untouched_starter_fails_with_task_messages(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.failures()] == [1, 1, 2, 3]
+    text = failure_text(report)
+    assert "tests/test_migrations.py has no test yet" in text
+    assert "Start with README task 1" in text
+    assert "Not graded yet: first make your tests pass on the good history" in text
+    assert tree_hash(folder) == before
+
+
+def replace(*pairs: str) -> Mutation:
+    """replace(old, new, old2, new2, ...) in the solution's tests/test_migrations.py."""
+
+    def mutate(project: Path) -> None:
+        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+            edit(project / TESTS, old, new)
+
+    return mutate
+
+
+STAIRWAY = """    while alembic_runner.roundtrip_next_revision():
+        pass"""
+NAME_ASSERT = 'assert rows(alembic_engine, "name") == NAMES'
+DISPLAY_ASSERT = 'assert rows(alembic_engine, "display_name") == NAMES'
+STANDARD_IMPORTS = """    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,"""
+
+# mutation of the learner's tests -> (failing tasks, phrases the failures must contain)
+MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
+    "no_stairway": (
+        replace(STAIRWAY, '    alembic_runner.migrate_up_to("heads")'),
+        [2],
+        [
+            "Your tests passed on 1 of 1 broken histories",
+            "  - an index that its downgrade does not drop (0003)",
+        ],
+    ),
+    "data_test_only_upgrades": (
+        replace("    alembic_runner.migrate_down_one()\n    " + NAME_ASSERT + "\n", ""),
+        [3],
+        [
+            "Your tests passed on 1 of 2 broken histories",
+            "  - a downgrade that loses data (0004 drops display_name and adds an empty name)",
+        ],
+    ),
+    "data_test_counts_rows_only": (
+        replace(
+            DISPLAY_ASSERT,
+            'assert len(rows(alembic_engine, "display_name")) == len(NAMES)',
+            NAME_ASSERT,
+            'assert len(rows(alembic_engine, "name")) == len(NAMES)',
+        ),
+        [3],
+        [
+            "Your tests passed on 2 of 2 broken histories",
+            "  - an upgrade that loses data (0004 adds an empty display_name and drops name)",
+            "  - a downgrade that loses data",
+        ],
+    ),
+    "no_single_head_or_model_test": (
+        replace(
+            STANDARD_IMPORTS,
+            "    test_up_down_consistency,",
+            '    "test_model_definitions_match_ddl",\n    "test_single_head_revision",\n',
+            "",
+        ),
+        [1],
+        [
+            # two heads still fail the stairway and the data test: `upgrade +1` is ambiguous
+            "Your tests passed on 1 of 3 broken histories",
+            "  - models that drift from the migrations (User has an avatar_url",
+        ],
+    ),
+    "data_test_downgrades_too_far": (
+        replace("alembic_runner.migrate_down_one()", 'alembic_runner.migrate_down_to("base")'),
+        [1, 1, 2, 3],
+        [
+            "Your tests fail on the exercise's migration history and the same history written "
+            "with op.execute",
+            "FAILED tests/test_migrations.py::test_rename_keeps_every_name",
+            'relation "users" does not exist',
+            "Not graded yet",
+        ],
+    ),
+    "seed_style_test_on_the_seeds_url": (
+        replace(
+            "def test_stairway(",
+            "def test_tables_exist() -> None:\n"
+            "    from alembic import command\n"
+            "    from alembic.config import Config\n\n"
+            '    test_url = "postgresql+psycopg://test:test@localhost/test_db"\n'
+            '    config = Config("alembic.ini")\n'
+            '    config.set_main_option("sqlalchemy.url", test_url)\n'
+            '    command.upgrade(config, "head")\n'
+            "    with sa.create_engine(test_url).connect() as connection:\n"
+            '        assert connection.execute(sa.text("SELECT 1")).scalar() == 1\n\n\n'
+            "def test_stairway(",
+        ),
+        [1, 1, 2, 3],
+        [
+            "FAILED tests/test_migrations.py::test_tables_exist",
+            "frames in pytest-alembic, Alembic, SQLAlchemy: hidden by the course",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_check_mutant_fails_naming_the_problem(
+    warm: None, project: Callable[[str], Path], name: str
+) -> None:
+    mutate, tasks, phrases = MUTANTS[name]
+    folder = project("solutions")
+    mutate(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.failures()] == tasks, report.as_text()
+    text = failure_text(report)
+    for phrase in phrases:
+        assert phrase in text, report.as_text()
+
+
+def test_tests_that_check_nothing_miss_every_broken_history(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    (folder / TESTS).write_text("def test_nothing():\n    pass\n", encoding="utf-8")
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.failures()] == [1, 2, 3]
+    text = failure_text(report)
+    for name in BROKEN:
+        assert f"  - {name}" in text
+
+
+BAD_INPUT: dict[str, tuple[Mutation, str]] = {
+    "syntax_error": (
+        replace("def test_stairway(", "def test_stairway(("),
+        "SyntaxError",
+    ),
+    "exception_at_import": (
+        replace("USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
+        "RuntimeError: boom",
+    ),
+    "missing_tests_file": (
+        lambda folder: (folder / TESTS).unlink(),
+        "There is no tests/test_*.py file",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUT))
+def test_check_bad_input_is_a_clear_failure(
+    warm: None, project: Callable[[str], Path], name: str
+) -> None:
+    mutate, phrase = BAD_INPUT[name]
+    folder = project("solutions")
+    mutate(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert phrase in failure_text(report), report.as_text()
+
+
+def test_check_endless_test_is_stopped_and_the_next_check_passes(
+    warm: None, project: Callable[[str], Path], server: Server
+) -> None:
+    folder = project("solutions")
+    edit(folder / TESTS, STAIRWAY, "    while True:\n        pass")
+    report = grade(folder, timeout=8)
+    assert_learner_failure(report)
+    assert "stopped after 8 s" in failure_text(report)
+    assert grade(project("solutions")).passed
+    assert not leftover_run_databases(server)
+
+
+def test_history_base_is_the_exercises_project() -> None:
+    """The histories are built from the course's copy, which must be the exercise's project."""
+    for relative in ("alembic.ini", "app/models.py", "migrations/env.py"):
+        for tree in (LESSON.starter_dir, LESSON.solution_dir):
+            assert (BASE / relative).read_bytes() == (tree / relative).read_bytes(), relative
+    for path in (BASE / "migrations" / "versions").glob("*.py"):
+        for tree in (LESSON.starter_dir, LESSON.solution_dir):
+            assert path.read_bytes() == (tree / "migrations/versions" / path.name).read_bytes()
+
+
+def test_every_history_edit_applies(tmp_path: Path) -> None:
+    build(tmp_path / "reformatted", REFORMATTED)
+    for index, (_, edits) in enumerate(BROKEN.values()):
+        build(tmp_path / f"b{index}", edits)

@@ -1,0 +1,276 @@
+"""Lesson 10's grader: the solution passes, the starter (autogenerate's destructive revision) and
+the likely wrong chains and tests fail with a message that names the problem, bad input is a clear
+failure within the limit, and a check never writes to the learner's folder."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import assert_learner_failure, edit, failure_text, tree_hash
+
+from course_db.checking import run_check
+from course_db.grading import Report
+from course_db.lessons import get_lesson
+from course_db.paths import ROOT
+
+LESSON = get_lesson("10")
+VERSIONS = Path("migrations/versions")
+EXPAND, BACKFILL, CONTRACT = (
+    VERSIONS / f"{name}.py" for name in ("0001_expand", "0002_backfill", "0003_contract")
+)
+TESTS = Path("tests/test_chain.py")
+Mutation = Callable[[Path], None]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 10's folder."""
+
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy
+
+
+def grade(project: Path, timeout: float | None = None) -> Report:
+    return run_check("10", project=project, timeout=timeout)
+
+
+def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert report.passed, report.as_text()
+    assert [r.task for r in report.results] == [1, 1, 2, 3, 4, 5, 5, 6]
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+
+
+def test_check_untouched_starter_fails_with_task_messages(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.failures()] == [1, 1, 2, 3, 4, 5, 6], report.as_text()
+    text = failure_text(report)
+    assert "customers.name is gone after 0001_expand, but v1 still reads and writes it" in text
+    assert 'v1: `SELECT name, phone FROM customers WHERE id = %s` -> column "name" does not' in text
+    assert "display_name differs from the old name for 1000 of 1000 customers" in text
+    assert 'column "name" of relation "customers" contains null values' in text
+    assert "(at migrations/versions/0001_expand.py, line " in text
+    assert "Your tests fail on your own chain" in text
+    assert "require-lock-timeout" in text
+    assert "Start with task 1" in report.summary()
+    assert tree_hash(folder) == before
+
+
+def replace(path: Path, *pairs: str) -> Mutation:
+    """replace(path, old, new, old2, new2, ...) in one file of the solution."""
+
+    def mutate(project: Path) -> None:
+        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+            edit(project / path, old, new)
+
+    return mutate
+
+
+def both(*mutations: Mutation) -> Mutation:
+    def mutate(project: Path) -> None:
+        for mutation in mutations:
+            mutation(project)
+
+    return mutate
+
+
+DROP_OLD = '    op.drop_column("customers", "name")\n    op.drop_column("customers", "phone")\n'
+COPY_NAMES = "UPDATE customers SET display_name = name WHERE display_name IS NULL"
+COPY_PHONES = "SELECT id, phone FROM customers WHERE phone IS NOT NULL "
+RELAX_NAME = 'op.alter_column("customers", "name", existing_type=sa.Text(), nullable=True)'
+
+# mutation, the task of the first failure, phrases the failures must contain
+MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
+    "backfill_trims_names": (
+        replace(BACKFILL, COPY_NAMES, COPY_NAMES.replace("= name", "= trim(name)")),
+        2,
+        [
+            "display_name differs from the old name for",
+            "customer 4: name '   ', display_name ''",
+            "Copy name exactly",
+        ],
+    ),
+    "backfill_skips_empty_phones": (
+        replace(BACKFILL, COPY_PHONES, COPY_PHONES.replace("phone IS", "nullif(phone, '') IS")),
+        2,
+        ["24 of 800 customers with a phone have no row", "have phone '': only NULL means no phone"],
+    ),
+    "expand_keeps_name_not_null": (
+        replace(EXPAND, RELAX_NAME, "pass"),
+        1,
+        [
+            "customers.name is still NOT NULL",
+            'null value in column "name" of relation "customers" violates not-null constraint',
+            "v3 inserts customers without a name",
+        ],
+    ),
+    "contract_in_the_backfill": (
+        both(
+            replace(
+                BACKFILL,
+                '        "ON CONFLICT (customer_id) DO NOTHING"\n    )\n',
+                '        "ON CONFLICT (customer_id) DO NOTHING"\n    )\n' + DROP_OLD,
+            ),
+            replace(
+                CONTRACT,
+                DROP_OLD,
+                "",
+            ),
+        ),
+        2,
+        [
+            "name or phone is gone after 0002_backfill, but v2 still writes them",
+            "Around 0002_backfill (v2 running):",
+            'column "name" of relation "customers" does not exist',
+            "Fix: name is gone while a release still uses it",
+        ],
+    ),
+    "backfill_in_the_expand": (
+        both(
+            replace(BACKFILL, f'    op.execute("{COPY_NAMES}")\n', ""),
+            replace(EXPAND, RELAX_NAME, f'{RELAX_NAME}\n    op.execute("{COPY_NAMES}")'),
+        ),
+        2,
+        [
+            "rows the releases wrote do not read back in display_name and customer_phones",
+            "v1 wrote name \"v1 O'Zoë #",
+            "copy where display_name IS NULL",
+        ],
+    ),
+    "downgrade_forgets_phones": (
+        replace(CONTRACT, '"WHERE p.customer_id = c.id"', '"WHERE p.customer_id = c.id AND false"'),
+        4,
+        [
+            "After `downgrade base`, the data of customers differs",
+            "customers differ, e.g.:",
+            "0003_contract's downgrade copies",
+        ],
+    ),
+    "contract_without_lock_timeout": (
+        replace(
+            CONTRACT,
+            "def upgrade() -> None:\n    op.execute(\"SET LOCAL lock_timeout = '300ms'\")\n",
+            "def upgrade() -> None:\n",
+        ),
+        6,
+        ["0003_contract, line ", "require-lock-timeout"],
+    ),
+    "tests_miss_an_early_contract": (
+        replace(
+            TESTS,
+            "def test_old_columns_stay_until_the_contract",
+            "def old_columns_stay_until_the_contract",
+        ),
+        5,
+        [
+            "Your tests passed on 1 of 3 broken histories",
+            "a contract too early: 0002_backfill drops name and phone while v2 still uses them",
+        ],
+    ),
+    "tests_count_rows_only": (
+        replace(
+            TESTS,
+            "    assert query(database_url, sql) == before\n",
+            "    assert len(query(database_url, sql)) == len(before)\n",
+        ),
+        5,
+        ["a 0003_contract downgrade that loses the phone of every third customer"],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_check_mutant_fails_naming_the_problem(
+    warm: None, project: Callable[[str], Path], mutant: str
+) -> None:
+    mutate, task, phrases = MUTANTS[mutant]
+    folder = project("solutions")
+    mutate(folder)
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert report.failures()[0].task == task, report.as_text()
+    for phrase in phrases:
+        assert phrase in failure_text(report), report.as_text()
+
+
+def test_check_missing_revision_names_the_expected_chain(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    (folder / CONTRACT).unlink()
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.results] == [1]
+    assert "Expected exactly: 0001_expand, 0002_backfill, 0003_contract" in failure_text(report)
+
+
+def test_check_syntax_error_points_at_the_file(warm: None, project: Callable[[str], Path]) -> None:
+    folder = project("solutions")
+    path = folder / BACKFILL
+    path.write_text(path.read_text(encoding="utf-8") + "\ndef broken(:\n    pass\n")
+    report = grade(folder)
+    assert_learner_failure(report)
+    text = failure_text(report)
+    assert "SyntaxError" in text and "0002_backfill.py" in text, report.as_text()
+
+
+def test_check_test_that_raises_is_a_test_failure(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    edit(
+        folder / TESTS,
+        "def migrate(verb: str, target: str) -> None:\n",
+        "def migrate(verb: str, target: str) -> None:\n    raise RuntimeError('boom')\n",
+    )
+    report = grade(folder)
+    assert_learner_failure(report)
+    assert [r.task for r in report.failures()] == [5], report.as_text()
+    assert "RuntimeError: boom" in failure_text(report)
+
+
+def test_check_revision_that_loops_is_stopped_and_the_next_check_passes(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    folder = project("solutions")
+    edit(
+        folder / BACKFILL,
+        "def upgrade() -> None:\n",
+        "def upgrade() -> None:\n    while True:\n        pass\n",
+    )
+    started = time.perf_counter()
+    report = grade(folder, timeout=6)
+    assert time.perf_counter() - started < 12
+    assert_learner_failure(report)
+    message = report.failures()[0].message
+    assert "The check was stopped after 6 s" in message
+    assert "Look for an endless loop" in message
+    assert grade(project("solutions")).passed
+
+
+def test_learner_squawk_config_is_the_course_config() -> None:
+    """The exercise's .squawk.toml is a copy of the pinned one the grader uses."""
+    course = tomllib.loads((ROOT / "course_db/checks/squawk10.toml").read_text())
+    for folder in (LESSON.starter_dir, LESSON.solution_dir):
+        assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
