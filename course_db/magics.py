@@ -11,13 +11,13 @@ would: `%alembic upgrade head --sql > migration.sql`.
 
 from __future__ import annotations
 
-import re
 import shlex
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from course_db.alembic_runner import run_alembic
 from course_db.paths import ROOT
+from course_db.tracebacks import shorten_traceback
 
 
 @magics_class
@@ -71,43 +71,6 @@ def sanitize(text: str, project) -> str:
     for base, shown in ((str(project) + "/", ""), (str(project), "."), (str(ROOT) + "/", "")):
         text = text.replace(base, shown)
     return text
-
-
-FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line \d+')
-HIDDEN = "  ... (frames in Alembic, SQLAlchemy and Python: hidden by the course)"
-
-
-def shorten_traceback(text: str) -> str:
-    """Keep what ran before a traceback, the frames in the project and the final error.
-
-    Each run of library frames (Alembic, SQLAlchemy, importlib) becomes one `...` line, and chained
-    tracebacks are dropped: their files and line numbers change with every library release.
-    """
-    lines = text.splitlines()
-    starts = [i for i, line in enumerate(lines) if line == "Traceback (most recent call last):"]
-    if not starts:
-        return text
-    kept, hidden = [*lines[: starts[0]], lines[starts[-1]]], False
-    body = lines[starts[-1] + 1 :]
-    i = 0
-    while i < len(body) and body[i].startswith("  "):
-        end = i + 1
-        while end < len(body) and body[end].startswith("    "):
-            end += 1
-        match = FRAME.match(body[i])
-        path = match["path"] if match else ""
-        if path and not path.startswith(("/", "<", ".venv")):
-            if hidden:
-                kept.append(HIDDEN)
-                hidden = False
-            kept.extend(body[i:end])
-        else:
-            hidden = True
-        i = end
-    if hidden:
-        kept.append(HIDDEN)
-    kept.extend(line for line in body[i:] if not line.startswith("(Background on this error at"))
-    return "\n".join(kept) + ("\n" if text.endswith("\n") else "")
 
 
 def load_ipython_extension(ipython) -> None:

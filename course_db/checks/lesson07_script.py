@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from course_db.alembic_runner import child_env, kill_group
 from course_db.server import Server
+from course_db.tracebacks import shorten_traceback
 
 SCRIPT = "scripts/entrypoint.sh"
 APP_ARGS = ["serve", "--workers 2"]  # the space makes an unquoted $@ split it
@@ -95,11 +96,12 @@ class Run:
         return (int(lines[0]), lines[1:]) if lines and lines[0].isdigit() else None
 
     def text(self) -> str:
-        """What the script printed, with the check's temporary folders left out."""
+        """What the script printed, without the check's temporary folders or library frames."""
         text = self.log.read_text(errors="replace")
         for folder in self.hide:
             text = text.replace(folder + os.sep, "").replace(folder, ".")
-        return text
+        # The learner's frames and the error stay; a message never shows a traceback's header.
+        return shorten_traceback(text).replace("Traceback (most recent call last):\n", "")
 
     def output(self) -> str:
         """The script's last lines, indented, for a message."""
