@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
-import shutil
 from pathlib import Path
 
 import pytest
-from helpers import Grade, ProjectCopy
+from helpers import Grade, ProjectCopy, copies
 
 from course_db.checking import run_check
 from course_db.grading import Report
@@ -29,15 +27,7 @@ def lesson01() -> Lesson:
 @pytest.fixture
 def project_copy(tmp_path: Path, lesson01: Lesson) -> ProjectCopy:
     """`project_copy("solutions")` or `project_copy("exercises")`: a fresh copy in tmp_path."""
-    counter = itertools.count(1)
-
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": lesson01.solution_dir, "exercises": lesson01.starter_dir}[source]
-        target = tmp_path / f"{source}-{next(counter)}" / lesson01.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, lesson01)
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from course_db.grading import Report
+from course_db.lessons import Lesson
 
 ProjectCopy = Callable[..., Path]  # project_copy("solutions" | "exercises") -> a fresh copy
 Grade = Callable[..., Report]  # grade(project, timeout=None) -> lesson 01's report
@@ -52,3 +55,16 @@ def assert_learner_failure(report: Report) -> None:
     text = report.as_text()
     assert "Traceback (most recent call last)" not in text
     assert "/tmp/" not in text and "course-check-" not in text
+
+
+def copies(tmp_path: Path, lesson: Lesson) -> ProjectCopy:
+    """`copy("solutions")` or `copy("exercises")`: a fresh copy of the lesson's folder each call."""
+    counter = itertools.count(1)
+
+    def copy(source: str = "solutions") -> Path:
+        folder = {"solutions": lesson.solution_dir, "exercises": lesson.starter_dir}[source]
+        target = tmp_path / f"{source}-{next(counter)}" / lesson.slug
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return target
+
+    return copy

@@ -4,13 +4,11 @@ writes to the learner's folder."""
 
 from __future__ import annotations
 
-import itertools
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
 
 from course_db.checking import run_check
 from course_db.checks.lesson02 import DECOY_DB, plant_decoy
@@ -27,15 +25,7 @@ Grade = Callable[..., Report]
 def copy02(tmp_path: Path) -> Copy:
     """`copy02("solutions")` or `copy02("exercises")`: a fresh copy of lesson 02's project."""
     lesson = get_lesson("02")
-    counter = itertools.count(1)
-
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": lesson.solution_dir, "exercises": lesson.starter_dir}[source]
-        target = tmp_path / f"{source}-{next(counter)}" / lesson.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, lesson)
 
 
 @pytest.fixture

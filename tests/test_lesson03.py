@@ -5,12 +5,11 @@ the fix; a check never writes to the learner's folder."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
@@ -42,13 +41,7 @@ def lesson03() -> Lesson:
 def copy03(tmp_path: Path, lesson03: Lesson) -> Callable[[str], Path]:
     """`copy03("solutions")` or `copy03("exercises")`: a fresh copy of lesson 03's project."""
 
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": lesson03.solution_dir, "exercises": lesson03.starter_dir}[source]
-        target = tmp_path / source / lesson03.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, lesson03)
 
 
 @pytest.fixture

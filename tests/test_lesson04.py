@@ -4,12 +4,11 @@ and a check never writes to the learner's folder."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
@@ -30,13 +29,7 @@ Mutation = Callable[[Path], None]
 def project(tmp_path: Path) -> Callable[[str], Path]:
     """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 04's folder."""
 
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
-        target = tmp_path / source / LESSON.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, LESSON)
 
 
 def grade(project: Path) -> Report:

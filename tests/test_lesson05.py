@@ -7,14 +7,13 @@ run the two files side by side: each check waits for real locks and takes a few 
 
 from __future__ import annotations
 
-import shutil
 import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
 
 from course_db.checking import run_check
 from course_db.grading import Report, Result
@@ -50,13 +49,7 @@ def copy05(tmp_path: Path) -> Callable[[str], Path]:
     """`copy05("solutions")` or `copy05("exercises")`: a fresh copy of lesson 05's project."""
     lesson = get_lesson("05")
 
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": lesson.solution_dir, "exercises": lesson.starter_dir}[source]
-        target = tmp_path / source / lesson.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, lesson)
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ writes to the learner's folder."""
 from __future__ import annotations
 
 import contextlib
-import itertools
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
 
 from course_db.checking import run_check
 from course_db.grading import Report
@@ -48,15 +46,7 @@ exec "$@"
 def project(tmp_path: Path) -> Callable[[str], Path]:
     """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 07's folder."""
 
-    counter = itertools.count(1)
-
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
-        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, LESSON)
 
 
 def grade(project: Path, timeout: float | None = None) -> Report:

@@ -4,13 +4,11 @@ failure, and a check never writes to the learner's folder."""
 
 from __future__ import annotations
 
-import itertools
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
 
 from course_db.checking import run_check
 from course_db.grading import Report
@@ -26,15 +24,7 @@ Mutation = Callable[[Path], None]
 def project(tmp_path: Path) -> Callable[[str], Path]:
     """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 08's folder."""
 
-    counter = itertools.count(1)
-
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
-        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, LESSON)
 
 
 def grade(project: Path, timeout: float | None = None) -> Report:

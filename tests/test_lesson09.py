@@ -5,14 +5,12 @@ written to."""
 
 from __future__ import annotations
 
-import itertools
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
 
 from course_db.checking import run_check
 from course_db.grading import Report
@@ -33,15 +31,7 @@ Mutation = Callable[[Path], None]
 def project(tmp_path: Path) -> Callable[[str], Path]:
     """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 09's folder."""
 
-    counter = itertools.count(1)
-
-    def copy(source: str = "solutions") -> Path:
-        folder = {"solutions": LESSON.solution_dir, "exercises": LESSON.starter_dir}[source]
-        target = tmp_path / f"{source}-{next(counter)}" / LESSON.slug
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return target
-
-    return copy
+    return copies(tmp_path, LESSON)
 
 
 def grade(project: Path, timeout: float | None = None) -> Report:
