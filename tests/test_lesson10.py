@@ -130,10 +130,9 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ),
         2,
         [
+            # What v2's queries hit while 0002 drops the columns depends on timing (a failed
+            # write, or a deadlock that fails the deploy): only the schema's verdict is fixed.
             "name or phone is gone after 0002_backfill, but v2 still writes them",
-            "Around 0002_backfill (v2 running):",
-            'column "name" of relation "customers" does not exist',
-            "Fix: name is gone while a release still uses it",
         ],
     ),
     "backfill_in_the_expand": (

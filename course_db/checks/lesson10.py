@@ -25,13 +25,7 @@ import psycopg
 from course_db import databases
 from course_db.checks import lesson10_tests
 from course_db.checks.lesson05 import chain_message, revision_chain
-from course_db.checks.lesson05_lint import (
-    Finding,
-    ignore_comments,
-    offline_sql,
-    run_squawk,
-    sentence,
-)
+from course_db.checks.lesson05_lint import lint_result, offline_sql, run_squawk
 from course_db.checks.lesson10_app import App, app_result
 from course_db.checks.lesson10_steps import STEPS, Step, fixture_rows, grade_steps
 from course_db.grading import Result
@@ -42,9 +36,12 @@ from course_db.server import Server, get_server
 SQUAWK = Path(__file__).with_name("squawk10.toml")
 CHAIN_NAME = "the three revisions of the README exist, each revising the one before"
 LEAD = 0.15  # each release runs this long before its revision (against the schema before it)
-TAIL = 0.15  # ...and this long after it
+TAIL = 0.15  # ...and this long after it, and until it ran a whole cycle on the new schema:
+CYCLE = 3  # read, insert, update (a busy machine must not let a release skip the new schema)
+SETTLE_LIMIT = 3.0  # seconds at most for that cycle
 RETRIES = 3
 TESTS_WAIT = 40.0
+README_RUNS_SQUAWK = "the README shows how to run it yourself"
 
 
 def grade(project: str, database_url: str) -> list[dict]:
@@ -69,7 +66,7 @@ def grade(project: str, database_url: str) -> list[dict]:
     results.append(_workload(root, database_url))
     if scripts:
         linter.join()
-    results.append(lint_result(root, scripts, sql_error, lint))
+    results.append(lint_result(root, scripts, sql_error, lint, how_to_run=README_RUNS_SQUAWK))
     chain_works = all(result.passed for result in results if result.task <= 4)
     results += tests.results(TESTS_WAIT, chain_works) if tests else [_no_tests()]
     results.sort(key=lambda result: result.task)  # stable: the README's order, task by task
@@ -123,7 +120,7 @@ def _workload(root: Path, database_url: str) -> Result:
             with app.running(step.release) as ops:
                 time.sleep(LEAD)
                 ran = _deploy(root, step.revision)
-                time.sleep(TAIL)
+                _settle(ops, since=time.monotonic())
             logged.append((step.revision, step.task, step.release, ops))
             if not ran.ok:
                 failed = (step, ran)
@@ -139,6 +136,13 @@ def _workload(root: Path, database_url: str) -> Result:
     return Result(step.task, result.name, False, message)
 
 
+def _settle(ops: list, since: float) -> None:
+    """Keep the release running for TAIL, and until it ran a whole cycle since `since`."""
+    time.sleep(TAIL)
+    while time.monotonic() < since + SETTLE_LIMIT and sum(op.start >= since for op in ops) < CYCLE:
+        time.sleep(0.02)
+
+
 def _deploy(root: Path, revision: str) -> AlembicStep:
     """`alembic upgrade <revision>`, again if it gave up on a lock (its lock_timeout)."""
     for _ in range(RETRIES):
@@ -147,35 +151,6 @@ def _deploy(root: Path, revision: str) -> AlembicStep:
             return ran
         time.sleep(0.1)
     return ran
-
-
-LINT_NAME = "squawk finds nothing in the SQL of your revisions (course settings, no squawk-ignore)"
-
-
-def lint_result(root: Path, scripts: dict[str, str], sql_error: str, lint: dict) -> Result:
-    """Lesson 05's lint, as this lesson's task 6 (with this lesson's pinned settings)."""
-    if sql_error:
-        message = "`alembic upgrade base:heads --sql` failed, so squawk had no SQL to read:\n"
-        return Result(6, LINT_NAME, False, message + sql_error)
-    ignores = ignore_comments(root, scripts)
-    if ignores:
-        message = "squawk-ignore comments are not accepted: fix what squawk reports instead.\n"
-        return Result(6, LINT_NAME, False, message + "\n".join(f"  {w}" for w in ignores[:3]))
-    if lint.get("error"):
-        return Result(6, LINT_NAME, False, str(lint["error"]))
-    findings: list[Finding] = lint.get("findings", [])  # type: ignore[assignment]
-    lines = [
-        f"{item.revision}, line {item.line} of its SQL: `{item.statement}`\n"
-        f"    {item.rule}: {sentence(item.message)} {sentence(item.help)}".rstrip()
-        for item in findings
-    ]
-    if lines:
-        lines.insert(
-            0,
-            f"squawk reports {len(findings)} problem(s) in `alembic upgrade base:heads --sql` "
-            "(the README shows how to run it yourself):",
-        )
-    return Result(6, LINT_NAME, not findings, "\n".join(lines))
 
 
 def _no_tests() -> Result:
