@@ -25,7 +25,7 @@ from course_db import databases, progress
 from course_db.errors import SetupError
 from course_db.grading import Report, Result
 from course_db.isolation import Job, Outcome, run_isolated
-from course_db.lessons import Lesson, get_lesson
+from course_db.lessons import Lesson, get_lesson, source
 from course_db.paths import ROOT
 from course_db.server import Server, get_server
 
@@ -39,7 +39,10 @@ def run_check(
     timeout: float | None = None,
     spares: Spares | None = None,
 ) -> Report:
-    """Grade `project` (default: the lesson's exercise folder) and record the result.
+    """Grade `project` (default: the lesson's exercise folder).
+
+    Only a check of the learner's own exercise counts as their progress: not a graded copy
+    (`--project`, the tests), not the solutions (`course verify`, CI).
 
     With `spares` (a warm worker's), the check takes a database cloned ahead of time and leaves
     the dropping to `Spares.tidy`, after the answer; without, it clones and drops in line.
@@ -73,7 +76,8 @@ def run_check(
             report.error = "The checker itself failed: a course bug or a database problem."
             report.tip = "run the check again with --verbose and report what it prints."
             report.detail = outcome.crash
-        progress.record(server, report)
+        if project is None and source() == "exercises":  # the learner's own work, nobody else's
+            progress.record(server, report)
     except SetupError as exc:
         report.error, report.tip = exc.message, exc.tip
     report.duration = time.perf_counter() - started
