@@ -68,3 +68,12 @@ def copies(tmp_path: Path, lesson: Lesson) -> ProjectCopy:
         return target
 
     return copy
+
+
+def grade_untouched(folder: Path, grade: Grade) -> Report:
+    """Grade `folder`, asserting the check left it exactly as it was (no bytecode either)."""
+    before = tree_hash(folder)
+    report = grade(folder)
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+    return report

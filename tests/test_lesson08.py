@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
+from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
 
 from course_db.checking import run_check
 from course_db.grading import Report
@@ -33,20 +33,16 @@ def grade(project: Path, timeout: float | None = None) -> Report:
 
 def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
     folder = project("solutions")
-    before = tree_hash(folder)
-    report = grade(folder)
+    report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
     assert [r.task for r in report.results] == [1, 1, 2, 2, 2, 3, 3, 4, 4]
-    assert tree_hash(folder) == before
-    assert not list(folder.rglob("__pycache__"))
 
 
 def test_check_untouched_starter_fails_with_task_messages(
     warm: None, project: Callable[[str], Path]
 ) -> None:
     folder = project("exercises")
-    before = tree_hash(folder)
-    report = grade(folder)
+    report = grade_untouched(folder, grade)
     assert_learner_failure(report)
     assert [r.task for r in report.failures()] == [1, 2, 2, 3, 3, 4, 4], report.as_text()
     text = failure_text(report)
@@ -54,7 +50,6 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "context.run_migrations(engine_name=name)" in text
     assert "the error does not name the valid databases (main and analytics)" in text
     assert "Start with task 1" in report.summary()
-    assert tree_hash(folder) == before
 
 
 def replace(path: Path, *pairs: str) -> Mutation:
@@ -198,13 +193,11 @@ def test_check_bad_input_is_a_clear_failure(
     mutate, phrases = BAD_INPUT[case]
     folder = project("solutions")
     mutate(folder)
-    before = tree_hash(folder)
-    report = grade(folder)
+    report = grade_untouched(folder, grade)
     assert_learner_failure(report)
     assert report.failures()[0].task == 1, report.as_text()
     for phrase in phrases:
         assert phrase in report.failures()[0].message, report.as_text()
-    assert tree_hash(folder) == before
 
 
 def test_check_endless_loop_times_out_and_the_next_check_passes(

@@ -1,7 +1,8 @@
 """Lesson 06's migration histories: the good one, an equivalent rewrite, and six broken ones.
 
-Every history is the course's own copy of the exercise's project (`lesson06_history/`, kept
-identical to the exercise's migrations and models by a test) with a few exact edits. Paths and
+Every history is a copy of the solved project's migrations and models (`solutions/06_...`, which
+learners do not edit; a test keeps them identical to the exercise's) with a few exact edits; the
+solution's own `tests/` and README stay out. Paths and
 revision ids never change, so the learner's tests cannot tell the histories apart by name: only
 what the migrations do differs.
 """
@@ -12,8 +13,10 @@ import shutil
 from pathlib import Path
 
 from course_db.checks.mutation import History
+from course_db.paths import ROOT
 
-BASE = Path(__file__).with_name("lesson06_history")
+BASE = ROOT / "solutions" / "06_testing_migrations"
+NOT_HISTORY = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "README.md")
 V = "migrations/versions/"
 USERS, POSTS, INDEX, RENAME = (
     V + "0001_create_users.py",
@@ -148,7 +151,7 @@ BROKEN: dict[str, tuple[int, Edits]] = {
 
 def build(folder: Path, edits: Edits) -> Path:
     """A copy of the good history in `folder`, with `edits` applied (each must match once)."""
-    shutil.copytree(BASE, folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(BASE, folder, ignore=NOT_HISTORY)
     for relative, pairs in edits.items():
         path = folder / relative
         text = path.read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ directory) and `database_url` a fresh copy of the lesson's template: 1,000 custo
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from course_db.checks.lesson05 import chain_message, revision_chain
 from course_db.checks.lesson05_lint import lint_result, offline_sql, run_squawk
 from course_db.checks.lesson10_app import App, app_result
 from course_db.checks.lesson10_steps import STEPS, Step, fixture_rows, grade_steps
+from course_db.checks.mutation_plugin import drop_stale
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic, describe_exception
@@ -91,20 +93,8 @@ def _row_by_row(root: Path, database_url: str) -> list[Result]:
 
 def drop_stale_copies(server: Server) -> None:
     """Drop the second copies of checks that were stopped at their time limit (pid gone)."""
-    stem = databases.db_name("10", "rows_")
-    for name in databases.course_databases(server):
-        pid = name.removeprefix(stem)
-        if name.startswith(stem) and pid.isdigit() and not _alive(int(pid)):
-            databases.drop_database(server, name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    stem = re.escape(databases.db_name("10", "rows_"))
+    drop_stale(server, re.compile(stem + r"(?P<pid>\d+)$"))
     return True
 
 

@@ -175,7 +175,12 @@ def drop_run_databases(server: Server, stem: str) -> None:
 def drop_stale_runs(server: Server, lesson: str) -> None:
     """Drop the databases of earlier runs whose process is gone (a check killed at its limit)."""
     stem = re.escape(databases.db_name(lesson, ""))
-    _drop_matching(server, re.compile(stem + r"[mp](?P<pid>\d+)x\d+_\d+$"), stale_only=True)
+    drop_stale(server, re.compile(stem + r"[mp](?P<pid>\d+)x\d+_\d+$"))
+
+
+def drop_stale(server: Server, pattern: re.Pattern[str]) -> None:
+    """Drop the databases whose name matches `pattern` and whose `pid` group's process is gone."""
+    _drop_matching(server, pattern, stale_only=True)
 
 
 def _drop_matching(server: Server, pattern: re.Pattern[str], stale_only: bool) -> None:
