@@ -80,6 +80,22 @@ def _run_forked(job: Job, timeout: float) -> Outcome:
     return _outcome(payload, timed_out, status, printed)
 
 
+def forget_project_modules() -> None:
+    """Drop modules the parent imported from outside Python, its packages and the course.
+
+    A learner's `app` package must be imported fresh from the copy being graded; a parent that
+    imported some other project's `app` (a test process can) would hand the child that one.
+    """
+    kept = tuple(
+        os.path.realpath(root) + os.sep
+        for root in (sys.prefix, sys.base_prefix, os.path.dirname(__file__))
+    )
+    for name, module in list(sys.modules.items()):
+        location = getattr(module, "__file__", None)
+        if location and not os.path.realpath(location).startswith(kept):
+            del sys.modules[name]
+
+
 def _child(job: Job, write_end: int, capture_fd: int) -> None:
     code = 0
     try:
@@ -87,6 +103,7 @@ def _child(job: Job, write_end: int, capture_fd: int) -> None:
         os.dup2(capture_fd, 1)
         os.dup2(capture_fd, 2)
         sys.dont_write_bytecode = True
+        forget_project_modules()
         payload = json.dumps({"value": call(job)})
     except BaseException:
         payload = json.dumps({"crash": traceback.format_exc()})
