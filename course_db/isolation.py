@@ -80,11 +80,14 @@ def _run_forked(job: Job, timeout: float) -> Outcome:
     return _outcome(payload, timed_out, status, printed)
 
 
-def forget_project_modules() -> None:
-    """Drop modules the parent imported from outside Python, its packages and the course.
+def forget_project_imports() -> None:
+    """Drop what the parent imported from outside Python, its packages and the course.
 
     A learner's `app` package must be imported fresh from the copy being graded; a parent that
     imported some other project's `app` (a test process can) would hand the child that one.
+    Finders cached for relative `sys.path` entries go too: Alembic's `prepend_sys_path = .` adds
+    `.`, and Python pins a finder for `.` to the directory that was current when it was created,
+    so a finder inherited from the parent would keep importing from the parent's old folder.
     """
     kept = tuple(
         os.path.realpath(root) + os.sep
@@ -94,6 +97,9 @@ def forget_project_modules() -> None:
         location = getattr(module, "__file__", None)
         if location and not os.path.realpath(location).startswith(kept):
             del sys.modules[name]
+    for entry in [entry for entry in sys.path_importer_cache if not os.path.isabs(entry)]:
+        del sys.path_importer_cache[entry]
+    importlib.invalidate_caches()
 
 
 def _child(job: Job, write_end: int, capture_fd: int) -> None:
@@ -103,7 +109,7 @@ def _child(job: Job, write_end: int, capture_fd: int) -> None:
         os.dup2(capture_fd, 1)
         os.dup2(capture_fd, 2)
         sys.dont_write_bytecode = True
-        forget_project_modules()
+        forget_project_imports()
         payload = json.dumps({"value": call(job)})
     except BaseException:
         payload = json.dumps({"crash": traceback.format_exc()})

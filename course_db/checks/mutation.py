@@ -52,6 +52,7 @@ from course_db.alembic_runner import child_env, kill_group
 from course_db.checks.mutation_output import clean_output
 from course_db.checks.mutation_plugin import drop_run_databases, drop_stale_runs
 from course_db.grading import Result
+from course_db.isolation import forget_project_imports
 from course_db.server import Server
 
 PLUGIN = "course_db.checks.mutation_plugin"
@@ -97,6 +98,7 @@ def pytest_args(
         "--no-header",
         "--tb=short",
         "-rfE",
+        "--force-short-summary",
         "--color=no",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",  # the plugins are imported before the fork
@@ -252,19 +254,31 @@ class _Run:
         self.timed_out = False
 
     def env(self, server: Server, template: str) -> dict[str, str]:
+        """The run's environment; its output must not depend on the caller's terminal or CI.
+
+        pytest trims the short summary to the terminal's width, except where `CI` is set: with
+        `--force-short-summary` (in `pytest_args`) and a fixed width, every machine prints the
+        same lines, so a notebook's recorded output matches on a laptop and in CI.
+        """
+        common = {
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PYTHONPATH": str(self.project),
+            "COLUMNS": "80",
+        }
         if self.plain_env is not None:
-            extra = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(self.project)}
-            return child_env(self.plain_env["DATABASE_URL"], {**self.plain_env, **extra})
-        return child_env(
-            "postgresql+psycopg://",  # each test gets its own (the plugin sets it per test)
-            {
-                "COURSE_TEST_SERVER": json.dumps(asdict(server)),
-                "COURSE_TEST_TEMPLATE": template,
-                "COURSE_TEST_DB_STEM": self.stem,
-                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-                "PYTHONPATH": str(self.project),
-            },
-        )
+            env = child_env(self.plain_env["DATABASE_URL"], {**self.plain_env, **common})
+        else:
+            env = child_env(
+                "postgresql+psycopg://",  # each test gets its own (the plugin sets it per test)
+                {
+                    "COURSE_TEST_SERVER": json.dumps(asdict(server)),
+                    "COURSE_TEST_TEMPLATE": template,
+                    "COURSE_TEST_DB_STEM": self.stem,
+                    **common,
+                },
+            )
+        env.pop("PYTEST_ADDOPTS", None)  # the course's command line only
+        return env
 
     def start(self, server: Server, template: str) -> None:
         env = self.env(server, template)
@@ -360,6 +374,7 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
         os.environ.clear()
         os.environ.update(env)
         sys.dont_write_bytecode = True
+        forget_project_imports()  # the grader may have imported another copy's `app`
         sys.path.insert(0, str(project))
         import pytest
 

@@ -1,0 +1,31 @@
+"""A check child grades the project it was given, whatever its parent imported before."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import ProjectCopy
+
+from course_db.checking import run_check
+
+
+def test_check_imports_the_graded_app_not_one_its_parent_imported(
+    warm: None, project_copy: ProjectCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parent imports another project's `app` the way Alembic's `prepend_sys_path = .` does:
+    # through `.`, from that project's folder. Python then caches a finder pinned to that folder.
+    other = tmp_path / "other"
+    (other / "app").mkdir(parents=True)
+    (other / "app" / "__init__.py").write_text('"""Another project: it has no models."""\n')
+    monkeypatch.setattr(sys, "path_importer_cache", dict(sys.path_importer_cache))
+    monkeypatch.setattr(sys, "path", [".", *sys.path])
+    monkeypatch.chdir(other)
+    monkeypatch.setitem(sys.modules, "app", importlib.import_module("app"))
+    monkeypatch.chdir(tmp_path)
+
+    report = run_check("01", project=project_copy("solutions"))
+
+    assert report.passed, report.as_text()
