@@ -20,7 +20,10 @@ def test_check_imports_the_graded_app_not_one_its_parent_imported(
     other = tmp_path / "other"
     (other / "app").mkdir(parents=True)
     (other / "app" / "__init__.py").write_text('"""Another project: it has no models."""\n')
-    monkeypatch.setattr(sys, "path_importer_cache", dict(sys.path_importer_cache))
+    # This process may already hold a finder for `.` pinned to another folder (the very problem):
+    # start without one, and leave the process's own cache as it was.
+    cache = {entry: finder for entry, finder in sys.path_importer_cache.items() if entry != "."}
+    monkeypatch.setattr(sys, "path_importer_cache", cache)
     monkeypatch.setattr(sys, "path", [".", *sys.path])
     monkeypatch.chdir(other)
     monkeypatch.setitem(sys.modules, "app", importlib.import_module("app"))
