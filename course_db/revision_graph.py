@@ -8,6 +8,7 @@ sorted by (parent, child), so the same history always draws the same way.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,9 +25,15 @@ def mermaid(project: Path | str, current: Iterable[str] = ()) -> str:
     database's `alembic_version`) is highlighted and marked `◀ database`.
     """
     config = Config(str(Path(project) / "alembic.ini"))
-    script = ScriptDirectory.from_config(config)
-    revisions = sorted(script.walk_revisions(), key=lambda revision: revision.revision)
-    heads, at = set(script.get_heads()), set(current)
+    kept = list(sys.path)
+    try:
+        script = ScriptDirectory.from_config(config)
+        revisions = sorted(script.walk_revisions(), key=lambda revision: revision.revision)
+        heads, at = set(script.get_heads()), set(current)
+    finally:
+        # `from_config` prepends `prepend_sys_path` (`.`) on every call: the kernel or worker
+        # drawing the graph would keep importing from whatever folder is current later on.
+        sys.path[:] = kept
     ids = {revision.revision: f"r{number}" for number, revision in enumerate(revisions, 1)}
     lines = ["flowchart BT"]
     for revision in revisions:

@@ -5,6 +5,7 @@ written to."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -191,7 +192,9 @@ def test_check_repair_script_waiting_for_input_fails_at_once(
 
 
 def test_revision_graph_marks_heads_merges_and_the_database() -> None:
+    path = list(sys.path)
     text = mermaid(LESSON.solution_dir, ["0003_order_status"])
+    assert sys.path == path  # Alembic prepended `.`: the graph must not leave it to the kernel
     assert text.splitlines() == [
         "flowchart BT",
         '    r1["0001_create_users"]',
