@@ -15,6 +15,7 @@ import importlib
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,9 +76,25 @@ def _run_forked(job: Job, timeout: float) -> Outcome:
         os.close(write_end)
         payload, timed_out = _read_until(read_end, pid, timeout)
         _, status = os.waitpid(pid, 0)
+        drop_scratch_dirs(pid)
         capture.seek(0)
         printed = capture.read().decode(errors="replace")
     return _outcome(payload, timed_out, status, printed)
+
+
+def scratch_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for a grader (`course-KIND-PID-...`), named after the check's process.
+
+    A check killed at its time limit, or ended by the learner's code, never runs its own clean-up;
+    the process that started it removes what the name marks as that check's (`drop_scratch_dirs`).
+    """
+    return tempfile.TemporaryDirectory(prefix=f"course-{kind}-{os.getpid()}-")
+
+
+def drop_scratch_dirs(pid: int) -> None:
+    """Remove the `scratch_dir` folders a check that has ended (process `pid`) left behind."""
+    for path in Path(tempfile.gettempdir()).glob(f"course-*-{pid}-*"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def forget_project_imports() -> None:
@@ -175,6 +192,8 @@ def _run_subprocess(job: Job, timeout: float) -> Outcome:
             proc.kill()
             printed, _ = proc.communicate()
             return Outcome(timed_out=True, output=printed)
+        finally:
+            drop_scratch_dirs(proc.pid)
         result = Path(result_path)
         payload = result.read_bytes() if result.exists() else b""
         return _outcome(payload, False, proc.returncode, printed)

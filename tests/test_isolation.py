@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from helpers import ProjectCopy
 
 from course_db.checking import run_check
+from course_db.isolation import Job, run_isolated, scratch_dir
 
 
 def test_check_imports_the_graded_app_not_one_its_parent_imported(
@@ -32,3 +34,22 @@ def test_check_imports_the_graded_app_not_one_its_parent_imported(
     report = run_check("01", project=project_copy("solutions"))
 
     assert report.passed, report.as_text()
+
+
+def make_scratch_and_hang(note: str) -> None:
+    """A check stopped at its limit while its scratch folder exists: its `with` never ends."""
+    with scratch_dir("hang") as folder:
+        (Path(folder) / "copy-of-the-project").mkdir()
+        Path(note).write_text(folder)
+        time.sleep(60)
+
+
+def test_check_stopped_at_its_limit_leaves_no_scratch_folder(tmp_path: Path) -> None:
+    note = tmp_path / "folder.txt"
+    job = Job(__name__, make_scratch_and_hang.__name__, {"note": str(note)})
+
+    outcome = run_isolated(job, timeout=1.5)
+
+    assert outcome.timed_out
+    folder = Path(note.read_text())
+    assert folder.name.startswith("course-hang-") and not folder.exists()

@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from alembic.config import Config
 
 from course_db.grading import Result
 from course_db.inprocess import describe_exception
+from course_db.isolation import scratch_dir
 
 CONFIG = Path(__file__).with_name("squawk05.toml")
 IGNORE = re.compile(r"squawk-ignore", re.IGNORECASE)
@@ -108,7 +108,7 @@ def run_squawk(scripts: dict[str, str], config: Path = CONFIG) -> dict[str, obje
     binary = squawk_binary()
     if binary is None:
         return {"error": "squawk is not installed in the course's environment: run `uv sync`."}
-    with tempfile.TemporaryDirectory(prefix="course-squawk-") as tmp:
+    with scratch_dir("squawk") as tmp:
         files = []
         for revision, script in scripts.items():
             path = Path(tmp) / f"{revision}.sql"

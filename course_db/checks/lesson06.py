@@ -11,13 +11,13 @@ cloned for this check (`database_url`) is not used: every test gets its own, fro
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 from course_db import databases
 from course_db.checks.lesson06_histories import histories, task_of
 from course_db.checks.mutation import HistoryRun, broken_result, good_result, run_tests_against
 from course_db.grading import Result
+from course_db.isolation import scratch_dir
 from course_db.lessons import get_lesson
 from course_db.server import get_server
 
@@ -41,7 +41,7 @@ def grade(project: str, database_url: str) -> list[dict]:
     server = get_server()
     lesson = get_lesson("06")
     template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
-    with tempfile.TemporaryDirectory(prefix="course-histories-") as tmp:
+    with scratch_dir("histories") as tmp:
         runs = run_tests_against(
             root / "tests", histories(Path(tmp)), server, template, RUN_TIMEOUT, lesson="06"
         )

@@ -22,7 +22,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from course_db.checks.lesson07_proxy import Gate, gates
 from course_db.checks.lesson07_script import APP_ARGS, SCRIPT, Reaper, Run, script_env, start
 from course_db.checks.lesson07_workflow import grade_workflow
 from course_db.grading import Result
+from course_db.isolation import scratch_dir
 from course_db.server import Server, get_server
 
 LOCK_KEY = 7007  # the README's key
@@ -93,7 +93,7 @@ def grade(project: str, database_url: str) -> list[dict]:
 def run_scenarios(root: Path, server: Server, dbname: str) -> list[Result]:
     with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:  # type: ignore[arg-type]
         conn.execute(f"CREATE SCHEMA {BROKEN_SCHEMA}")  # a second database costs seconds to drop
-    with tempfile.TemporaryDirectory(prefix="course-07-") as tmp, gates(server, 3) as gate:
+    with scratch_dir("07") as tmp, gates(server, 3) as gate:
         work = Path(tmp)
         broken_root = broken_copy(root, work)
         found: dict[str, Result] = {}

@@ -15,7 +15,6 @@ import json
 import os
 import select
 import signal
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from course_db.checks.mutation import (
     run_tests_against,
 )
 from course_db.grading import Result
+from course_db.isolation import scratch_dir
 from course_db.paths import ROOT
 from course_db.server import get_server
 
@@ -126,7 +126,7 @@ def start(project: Path) -> Pending:
 def run(project: Path) -> list[dict]:
     server = get_server()
     template = databases.ensure_template(server, "10", FIXTURE)
-    with tempfile.TemporaryDirectory(prefix="course-variants-") as tmp:
+    with scratch_dir("variants") as tmp:
         histories = lesson10_variants.histories(project, Path(tmp))
         runs = run_tests_against(
             project / "tests", histories, server, template, RUN_TIMEOUT, lesson="10"

@@ -41,7 +41,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -52,7 +51,7 @@ from course_db.alembic_runner import child_env, kill_group
 from course_db.checks.mutation_output import clean_output
 from course_db.checks.mutation_plugin import drop_run_databases, drop_stale_runs
 from course_db.grading import Result
-from course_db.isolation import forget_project_imports
+from course_db.isolation import forget_project_imports, scratch_dir
 from course_db.server import Server
 
 PLUGIN = "course_db.checks.mutation_plugin"
@@ -119,7 +118,7 @@ def run_tests_against(
     preload()
     drop_stale_runs(server, lesson)
     stem = databases.db_name(lesson, f"m{os.getpid()}")
-    with tempfile.TemporaryDirectory(prefix="course-tests-") as tmp:
+    with scratch_dir("tests") as tmp:
         runs: list[_Run] = []
         for index, history in enumerate(histories):
             folder = Path(tmp) / f"h{index}"
@@ -155,7 +154,7 @@ def run_pytest(
     """
     history = History(project.name, project, should_pass=True)
     stem = databases.db_name(lesson, f"p{os.getpid()}")
-    with tempfile.TemporaryDirectory(prefix="course-tests-") as tmp:
+    with scratch_dir("tests") as tmp:
         copy = Path(tmp) / "project"
         _copy(project, copy)
         # never forked: a notebook kernel must not fork itself (its event loop and threads)
