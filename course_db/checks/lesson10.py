@@ -95,7 +95,6 @@ def drop_stale_copies(server: Server) -> None:
     """Drop the second copies of checks that were stopped at their time limit (pid gone)."""
     stem = re.escape(databases.db_name("10", "rows_"))
     drop_stale(server, re.compile(stem + r"(?P<pid>\d+)$"))
-    return True
 
 
 def _workload(root: Path, database_url: str) -> Result:
