@@ -76,10 +76,20 @@ def _run_forked(job: Job, timeout: float) -> Outcome:
         os.close(write_end)
         payload, timed_out = _read_until(read_end, pid, timeout)
         _, status = os.waitpid(pid, 0)
-        drop_scratch_dirs(pid)
         capture.seek(0)
         printed = capture.read().decode(errors="replace")
-    return _outcome(payload, timed_out, status, printed)
+    return _ended(_outcome(payload, timed_out, status, printed), pid)
+
+
+def _ended(outcome: Outcome, pid: int) -> Outcome:
+    """`outcome`, after removing the scratch folders of a check that did not finish.
+
+    A check that answered (passed, failed or crashed) left every `with scratch_dir()` block; one
+    that was stopped at its limit or died did not, so only then is `/tmp` searched.
+    """
+    if outcome.timed_out or outcome.died:
+        drop_scratch_dirs(pid)
+    return outcome
 
 
 def scratch_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
@@ -191,12 +201,10 @@ def _run_subprocess(job: Job, timeout: float) -> Outcome:
         except subprocess.TimeoutExpired:
             proc.kill()
             printed, _ = proc.communicate()
-            return Outcome(timed_out=True, output=printed)
-        finally:
-            drop_scratch_dirs(proc.pid)
+            return _ended(Outcome(timed_out=True, output=printed), proc.pid)
         result = Path(result_path)
         payload = result.read_bytes() if result.exists() else b""
-        return _outcome(payload, False, proc.returncode, printed)
+        return _ended(_outcome(payload, False, proc.returncode, printed), proc.pid)
 
 
 def _subprocess_main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,14 @@ def make_scratch_and_hang(note: str) -> None:
         time.sleep(60)
 
 
+def make_scratch_and_exit(note: str) -> None:
+    """A check ended by the learner's code (`os._exit`) while its scratch folder exists."""
+    with scratch_dir("exit") as folder:
+        (Path(folder) / "copy-of-the-project").mkdir()
+        Path(note).write_text(folder)
+        os._exit(3)
+
+
 def test_check_stopped_at_its_limit_leaves_no_scratch_folder(tmp_path: Path) -> None:
     note = tmp_path / "folder.txt"
     job = Job(__name__, make_scratch_and_hang.__name__, {"note": str(note)})
@@ -53,3 +62,14 @@ def test_check_stopped_at_its_limit_leaves_no_scratch_folder(tmp_path: Path) -> 
     assert outcome.timed_out
     folder = Path(note.read_text())
     assert folder.name.startswith("course-hang-") and not folder.exists()
+
+
+def test_check_that_dies_leaves_no_scratch_folder(tmp_path: Path) -> None:
+    note = tmp_path / "folder.txt"
+    job = Job(__name__, make_scratch_and_exit.__name__, {"note": str(note)})
+
+    outcome = run_isolated(job, timeout=10)
+
+    assert outcome.died == "exit status 3"
+    folder = Path(note.read_text())
+    assert folder.name.startswith("course-exit-") and not folder.exists()
