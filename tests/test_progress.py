@@ -23,7 +23,7 @@ def test_checking_the_exercise_records_progress(
 
 
 def test_grading_a_copy_or_the_solution_records_nothing(
-    warm: None, server: Server, project_copy: ProjectCopy, monkeypatch: pytest.MonkeyPatch
+    warm: None, server: Server, project_copy: ProjectCopy
 ) -> None:
     before = progress.load(server).get("01")
     assert run_check("01", project=project_copy("solutions")).passed  # `course check --project`

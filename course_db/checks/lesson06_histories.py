@@ -2,9 +2,8 @@
 
 Every history is a copy of the solved project's migrations and models (`solutions/06_...`, which
 learners do not edit; a test keeps them identical to the exercise's) with a few exact edits; the
-solution's own `tests/` and README stay out. Paths and
-revision ids never change, so the learner's tests cannot tell the histories apart by name: only
-what the migrations do differs.
+solution's own `tests/` and README stay out. Paths and revision ids never change, so the
+learner's tests cannot tell the histories apart by name: only what the migrations do differs.
 """
 
 from __future__ import annotations
