@@ -19,12 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import sqlalchemy.exc
 
 from course_db import databases, progress
 from course_db.copying import copy_project
 from course_db.errors import SetupError
 from course_db.grading import Report, Result
-from course_db.isolation import Job, Limits, Outcome, call, run_isolated, scratch_dir, settle
+from course_db.isolation import (
+    Job,
+    Limits,
+    Outcome,
+    call,
+    prune_scratch_dirs,
+    run_isolated,
+    scratch_dir,
+    settle,
+)
 from course_db.lessons import Lesson, get_lesson, source
 from course_db.paths import ROOT
 from course_db.server import Server, get_server
@@ -58,6 +68,7 @@ def run_check(
         folder = resolve_project(lesson, project)
         server = get_server()
         databases.prune(server)  # what earlier checks that were killed left behind
+        prune_scratch_dirs()
         outcome = grade_copy(lesson, folder, server, limit, spares or Spares())
         report.results = results_of(outcome, limit, lesson.memory_limit_mb * 2**20)
         if outcome.setup_error:
@@ -148,7 +159,15 @@ def grade_in_copy(
         kwargs: dict[str, object] = {"project": str(copy), "database_url": database_url}
         if extra_env:
             kwargs["extra_env"] = extra_env
-        return call(Job(f"course_db.checks.lesson{lesson}", "grade", kwargs))
+        try:
+            return call(Job(f"course_db.checks.lesson{lesson}", "grade", kwargs))
+        except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+            # The learner's own steps report their errors as results; this is the grader's own
+            # connection, lost: the server stopped or restarted mid-check.
+            raise SetupError(
+                f"The database server stopped answering during the check: {first_line(exc)}",
+                tip="run the check again (the course restarts its own server by itself).",
+            ) from None
 
 
 @dataclass

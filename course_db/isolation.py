@@ -27,6 +27,7 @@ memory is not limited.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import importlib
 import json
@@ -46,6 +47,7 @@ from typing import Any
 
 from course_db import processes
 from course_db.errors import SetupError
+from course_db.output import HEAD_AND_TAIL, HeadAndTail
 
 GRACE = 10.0  # how long the caller waits past the limit before it stops a guardian that hangs
 SETTLE = 10.0  # how long a caller waits for a guardian's clean-up
@@ -68,7 +70,7 @@ class Limits:
 
     timeout: float
     memory: int = 2 * 2**30  # the grader and everything it starts, resident (Linux)
-    output: int = 512 * 1024  # what the check printed: this much of its head and of its tail
+    output: int = HEAD_AND_TAIL  # characters kept of the head and of the tail of its output
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,8 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
         _grader(job, result_w, output_w)
     os.close(result_w)
     os.close(output_w)
-    kept = Kept(limits.output)
+    kept = HeadAndTail(limits.output)
+    decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
     payload = bytearray()
     answer: dict[str, Any] = {}
     open_fds = {result_r, output_r}
@@ -270,7 +273,7 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
                 if not chunk:
                     open_fds.discard(fd)
                 elif fd == output_r:
-                    kept.add(chunk)
+                    kept.add(decode(chunk))
                 else:
                     payload += chunk
             done, waited = os.waitpid(pid, os.WNOHANG)
@@ -286,7 +289,7 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
     for fd in (output_r, result_r):  # every writer is dead now: read what is left, then EOF
         rest = _drain(fd)
         if fd == output_r:
-            kept.add(rest)
+            kept.add(decode(rest, final=True))
         else:
             payload += rest
     answer["output"] = kept.text()
@@ -325,36 +328,6 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
         _write_all(result_w, payload.encode())
     finally:
         os._exit(code)
-
-
-class Kept:
-    """The head and the tail of a stream, `limit` bytes each; what lies between is counted."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.cut_lines = 0
-        self.cut_bytes = 0
-
-    def add(self, chunk: bytes) -> None:
-        room = self.limit - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        self.tail += chunk
-        if len(self.tail) > self.limit:
-            dropped = len(self.tail) - self.limit
-            self.cut_lines += self.tail.count(b"\n", 0, dropped)
-            self.cut_bytes += dropped
-            del self.tail[:dropped]
-
-    def text(self) -> str:
-        head = self.head.decode(errors="replace")
-        tail = self.tail.decode(errors="replace")
-        if not self.cut_bytes:
-            return head + tail
-        return f"{head}\n... {self.cut_lines} lines cut ...\n{tail}"
 
 
 def _drain(fd: int, timeout: float = 1.0) -> bytes:
@@ -402,15 +375,22 @@ def drop_scratch_dirs(pid: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def prune_scratch_dirs() -> list[Path]:
-    """Remove the scratch folders of checks whose process is gone; return what was removed."""
-    removed = []
+def leftover_scratch_dirs() -> list[Path]:
+    """The scratch folders of checks whose process is gone (this machine's temporary folder)."""
+    found = []
     for path in Path(tempfile.gettempdir()).glob("course-*-*-*"):
         owner = path.name.rsplit("-", 2)[-2]
         if owner.isdigit() and not processes.pid_alive(int(owner)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
+            found.append(path)
+    return found
+
+
+def prune_scratch_dirs() -> list[Path]:
+    """Remove the scratch folders of checks whose process is gone; return what was removed."""
+    found = leftover_scratch_dirs()
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True)
+    return found
 
 
 def forget_project_imports() -> None:
