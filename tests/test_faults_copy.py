@@ -23,6 +23,7 @@ from faults import (
     hostile,
 )
 from helpers import ProjectCopy, tree_hash
+from psycopg import sql
 
 from course_db import databases
 from course_db.checking import run_check
@@ -116,17 +117,26 @@ def test_prune_removes_what_dead_checks_left_and_nothing_of_live_ones(
     dead = subprocess.Popen(["true"])  # a pid that no longer runs
     dead.wait()
     template = databases.ensure_template(server, "01", get_lesson("01").fixture_path)
-    here = databases.marker(f"check host={socket.gethostname()} pid={dead.pid} created=1")
-    far_old = databases.marker(f"check host=elsewhere pid=1 created={int(time.time()) - 7200}")
-    far_new = databases.marker(f"check host=elsewhere pid=1 created={int(time.time())}")
-    names = {
-        "dead": databases.db_name("01", "check_dead_1"),
-        "old": databases.db_name("01", "check_old_1"),
-        "live": databases.db_name("01", "check_live_1"),
+    now = int(time.time())
+    comments = {  # how a check marks its database: which machine and process, since when
+        "dead": f"check host={socket.gethostname()} pid={dead.pid} created={now - 5}",
+        "old": f"check host=elsewhere pid=1 created={now - 7200}",
+        "live": f"check host=elsewhere pid=1 created={now}",
     }
-    databases.clone(server, template, names["dead"], here)
-    databases.clone(server, template, names["old"], far_old)
-    databases.clone(server, template, names["live"], far_new)
+    names = {key: databases.db_name("01", f"check_{key}_1") for key in comments}
+    with databases.admin(server) as conn:
+        for key, name in names.items():
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+            conn.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    sql.Identifier(name),
+                    sql.Literal(f"{databases.MARKER} prefix={databases.prefix()} {comments[key]}"),
+                )
+            )
     folder = Path(tempfile.mkdtemp(prefix=f"course-check-{dead.pid}-"))
     try:
         code, status = Course("db", "status").finish()

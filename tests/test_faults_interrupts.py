@@ -20,6 +20,7 @@ from faults import (
     LINUX,
     MARK,
     Course,
+    alive,
     assert_next_check_passes,
     assert_nothing_left,
     assert_readable,
@@ -27,7 +28,6 @@ from faults import (
 )
 from helpers import ProjectCopy, tree_hash
 
-from course_db import processes
 from course_db.server import Server
 
 # 1. Interrupted checks end at once, with everything they started.
@@ -131,7 +131,7 @@ def test_processes_the_learner_starts_end_with_a_check_that_passed(
 
     assert code == 0, text
     pids = [int(pid) for pid in note.read_text().split()]
-    assert pids and not any(processes.pid_alive(pid) for pid in pids)
+    assert pids and not any(alive(pid) for pid in pids)
     assert_nothing_left(server, course.mark, course.started)
     assert tree_hash(project) == before
 
@@ -159,9 +159,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
 """
 
 
-def test_printing_a_flood_keeps_the_course_small(
-    server: Server, project_copy: ProjectCopy
-) -> None:
+def test_printing_a_flood_keeps_the_course_small(server: Server, project_copy: ProjectCopy) -> None:
     line = "x" * 1023
     project = hostile(project_copy("solutions"), f"for _ in range(2**17):\n    print({line!r})\n")
     mark = uuid.uuid4().hex
