@@ -39,8 +39,8 @@ def test_ctrl_c_in_course_check_ends_the_check_and_cleans_up(
 ) -> None:
     project, _ = looping
     course = Course("check", "01", "--project", str(project), "--timeout", "60")
-    course.wait_for_processes(3)
-    time.sleep(0.5)  # inside the learner's endless loop by now
+    course.wait_for_processes(2)
+    time.sleep(1.0)  # inside the learner's endless loop by now
     os.killpg(course.proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
 
     code, text = course.finish(timeout=15)
@@ -58,7 +58,8 @@ def test_kill_9_of_course_check_ends_the_check_and_cleans_up(
 ) -> None:
     project, _ = looping
     course = Course("check", "01", "--project", str(project), "--timeout", "60")
-    course.wait_for_processes(3)
+    course.wait_for_processes(2)
+    time.sleep(1.0)
     os.kill(course.proc.pid, signal.SIGKILL)
 
     code, _ = course.finish(timeout=15)
@@ -97,8 +98,8 @@ def test_interrupting_the_notebook_kernel_ends_the_check_and_the_next_one_passes
         stderr=subprocess.PIPE,
         text=True,
     )
-    kernel.wait_for_processes(4)  # the kernel, the worker, the guardian, the grader
-    time.sleep(0.5)
+    kernel.wait_for_processes(3)  # the kernel, the worker, the check
+    time.sleep(1.0)
     kernel.proc.send_signal(signal.SIGINT)  # JupyterLab's "interrupt the kernel"
 
     code, text = kernel.finish(timeout=60)
