@@ -28,6 +28,8 @@ from faults import (
 )
 from helpers import ProjectCopy, tree_hash
 
+from course_db import databases
+from course_db.lessons import get_lesson
 from course_db.server import Server
 
 # 1. Interrupted checks end at once, with everything they started.
@@ -176,3 +178,46 @@ def test_printing_a_flood_keeps_the_course_small(server: Server, project_copy: P
 
     assert int(peak_mb) < 200  # 128 MiB went through; the head and tail kept are 1 MiB
     assert_nothing_left(server, mark, started)
+
+
+ALEMBIC_SCRIPT = """
+import sys
+from pathlib import Path
+from course_db.alembic_runner import run_alembic
+try:
+    run_alembic(Path(sys.argv[1]), ["upgrade", "head"], sys.argv[2], timeout=60)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.skipif(not LINUX, reason="finds processes through /proc")
+def test_ctrl_c_during_course_alembic_ends_the_migration(
+    server: Server, looping: tuple[Path, str], tmp_path: Path
+) -> None:
+    project, _ = looping
+    template = databases.ensure_template(server, "01", get_lesson("01").fixture_path)
+    name = databases.db_name("01", "alembic_interrupted")
+    url = databases.clone(server, template, name)
+    script = tmp_path / "alembic_cell.py"
+    script.write_text(ALEMBIC_SCRIPT)
+    cell = Course.__new__(Course)
+    cell.mark, cell.started = uuid.uuid4().hex, time.time()
+    cell.proc = subprocess.Popen(
+        [sys.executable, str(script), str(project), url],
+        env={**os.environ, MARK: cell.mark},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        cell.wait_for_processes(2)  # `%alembic` in a kernel, or `course alembic`, and alembic
+        time.sleep(1.0)
+        cell.proc.send_signal(signal.SIGINT)
+
+        code, text = cell.finish(timeout=20)
+
+        assert code == 0 and "interrupted" in text, text
+        assert_nothing_left(server, cell.mark, cell.started)
+    finally:
+        databases.drop_database(server, name)
