@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import math
 import os
@@ -27,11 +28,13 @@ log = logging.getLogger("course_db")
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Start the database, then JupyterLab on the course's notebooks."""
+    """Start the database, then JupyterLab on the course's notebooks, opening lesson 01."""
+    from course_db.lessons import all_lessons
     from course_db.server import get_server
 
     server = get_server()
     log.info("Database: %s", server.describe())
+    first = all_lessons()[0].notebook.relative_to(ROOT)
     argv = [
         sys.executable,
         "-m",
@@ -39,6 +42,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         "lab",
         f"--ServerApp.root_dir={ROOT}",
         "--ServerApp.ip=127.0.0.1",
+        f"--LabApp.default_url=/lab/tree/{first.as_posix()}",  # the course starts there
     ]
     if args.no_browser:
         argv.append("--no-browser")
@@ -53,16 +57,23 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return subprocess.call([*argv, *extra], env=env, cwd=ROOT)
 
 
-def lab_settings() -> dict[str, str]:
-    """Keep JupyterLab's settings and workspaces in `.course/`, with the news pop-up off.
+# The course's own JupyterLab settings: no news pop-up (it asks every new learner about Jupyter
+# news; the course has nothing to do with it), and Markdown files (the exercises' READMEs) open
+# rendered, as a learner reads them, not as source in the editor.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin": {"defaultViewers": {"markdown": "Markdown Preview"}},
+}
 
-    The pop-up asks every new learner about Jupyter news; the course has nothing to do with it.
-    """
+
+def lab_settings() -> dict[str, str]:
+    """Keep JupyterLab's settings and workspaces in `.course/`, with the course's defaults."""
     settings = state_dir("jupyter", "settings")
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    if not news.exists():
-        news.parent.mkdir(parents=True, exist_ok=True)
-        news.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
+    for plugin, values in LAB_SETTINGS.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        if not path.exists():  # a learner's own change to a setting stays
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values) + "\n")
     return {
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(state_dir("jupyter", "workspaces")),
