@@ -111,3 +111,19 @@ def test_starter_marks_each_place_to_edit_with_todo() -> None:
             )
             assert "# TODO:" in starter
             assert "# TODO:" not in solution
+
+
+# Emoji and CJK need fonts a plain Linux machine lacks: they show as empty boxes there.
+NEEDS_A_FONT = re.compile("[\U0001F300-\U0001FAFF\u2705\u274C\u3040-\u30FF\u4E00-\u9FFF]")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [*NOTEBOOKS, *sorted((ROOT / "exercises").glob("*/README.md"))],
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
+def test_text_for_the_learner_needs_no_emoji_or_cjk_font(document: Path) -> None:
+    text = document.read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if NEEDS_A_FONT.search(line)]
+    explained = [line for line in lines if "kanji" in line or "emoji" in line]
+    assert lines == explained, lines[:3]
