@@ -128,6 +128,40 @@ def cmd_check(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Check an exercise again every time you save a file in it (Ctrl-C stops)."""
+    from watchfiles import DefaultFilter, watch
+
+    from course_db.checking import Spares, resolve_project, run_check
+    from course_db.isolation import settle
+    from course_db.lessons import get_lesson
+
+    lesson = get_lesson(args.lesson)
+    folder = resolve_project(lesson, args.project)
+    spares = Spares()
+
+    def answer() -> None:
+        report = run_check(lesson.number, args.project, args.timeout, spares)
+        if sys.stdout.isatty():
+            print("\033[2J\033[H", end="")  # a fresh screen for each answer
+        print(report.as_text(), flush=True)
+        print(
+            f"\nWatching {shown(folder)}: save a file to check again, Ctrl-C to stop.", flush=True
+        )
+        spares.tidy(lesson.number)  # the next check's database, while the learner edits
+
+    answer()
+    # Bytecode, editors' swap files and dot-folders are not edits of the exercise.
+    for _ in watch(folder, watch_filter=DefaultFilter(), debounce=400, raise_interrupt=False):
+        answer()
+    settle()
+    return 0
+
+
+def shown(folder: Path) -> str:
+    return str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Grade every ready lesson's solution: the instructor's smoke test."""
     os.environ["COURSE_SOURCE"] = "solutions"
@@ -454,6 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="show timings and the checker's traceback if it fails",
     )
     check.set_defaults(func=cmd_check)
+
+    watch = sub.add_parser("watch", help=cmd_watch.__doc__, description=cmd_watch.__doc__)
+    watch.add_argument("lesson", help="lesson number, e.g. 01")
+    watch.add_argument("--project", help="watch the Alembic project in this folder instead")
+    watch.add_argument("--timeout", type=seconds, help="time limit per check in seconds")
+    watch.set_defaults(func=cmd_watch)
 
     verify = sub.add_parser("verify", help=cmd_verify.__doc__, description=cmd_verify.__doc__)
     verify.add_argument("--timeout", type=seconds, help="time limit per lesson in seconds")
