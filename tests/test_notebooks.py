@@ -114,7 +114,7 @@ def test_starter_marks_each_place_to_edit_with_todo() -> None:
 
 
 # Emoji and CJK need fonts a plain Linux machine lacks: they show as empty boxes there.
-NEEDS_A_FONT = re.compile("[\U0001F300-\U0001FAFF\u2705\u274C\u3040-\u30FF\u4E00-\u9FFF]")
+NEEDS_A_FONT = re.compile("[\U0001f300-\U0001faff\u2705\u274c\u3040-\u30ff\u4e00-\u9fff]")
 
 
 @pytest.mark.parametrize(
