@@ -119,7 +119,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         spares = Spares()
         report = run_check(number, args.project, args.timeout, spares)
         stream = sys.stderr if report.status == "error" else sys.stdout
-        print(report.as_text(), file=stream, flush=True)
+        print(report.as_text(verbose=args.verbose), file=stream, flush=True)
         if args.verbose:
             print(report.detail + f"({report.duration:.2f} s)")
         settle()  # the check's guardian drops its databases: milliseconds, after the answer
