@@ -177,9 +177,9 @@ def test_cli_every_subcommand_is_in_readme() -> None:
 
 
 def test_cli_answer_of_an_untouched_starter_fits_one_screen(project_copy: ProjectCopy) -> None:
+    starter = str(project_copy("exercises"))
     done = subprocess.run(
-        [sys.executable, "-m", "course_db.cli", "check", "01"]
-        + ["--project", str(project_copy("exercises"))],
+        [sys.executable, "-m", "course_db.cli", "check", "01", "--project", starter],
         capture_output=True,
         text=True,
     )
