@@ -32,6 +32,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -53,6 +54,8 @@ GRACE = 10.0  # how long the caller waits past the limit before it stops a guard
 SETTLE = 30.0  # how long a caller waits for a guardian's clean-up before doing it itself
 POLL = 0.05  # how often the guardian looks at the grader's memory and exit
 IN_CHECK = "COURSE_IN_CHECK"  # set in the grader: `course` commands refuse to run inside a check
+SCRATCH = "alembic-course"  # scratch folders: alembic-course-KIND-PID-XXXXXXXX
+SCRATCH_NAME = re.compile(rf"{SCRATCH}-[a-z0-9]+-(?P<pid>[1-9][0-9]*)-[a-z0-9_]{{8}}")
 
 
 @dataclass(frozen=True)
@@ -371,27 +374,31 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def scratch_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
-    """A temporary folder for a grader (`course-KIND-PID-...`), named after the check's process.
+    """A temporary folder for a grader (`alembic-course-KIND-PID-...`), named after its process.
 
     A check killed at its time limit, or ended by the learner's code, never runs its own clean-up;
     its guardian removes what the name marks as that check's (`drop_scratch_dirs`), and `course db
     prune` what a dead guardian left (`prune_scratch_dirs`).
     """
-    return tempfile.TemporaryDirectory(prefix=f"course-{kind}-{os.getpid()}-")
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH}-{kind}-{os.getpid()}-")
 
 
 def drop_scratch_dirs(pid: int) -> None:
     """Remove the `scratch_dir` folders of process `pid`, which has ended."""
-    for path in Path(tempfile.gettempdir()).glob(f"course-*-{pid}-*"):
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH}-*-{pid}-*"):
         shutil.rmtree(path, ignore_errors=True)
 
 
 def leftover_scratch_dirs() -> list[Path]:
-    """The scratch folders of checks whose process is gone (this machine's temporary folder)."""
+    """The scratch folders of checks whose process is gone (this machine's temporary folder).
+
+    Only names `scratch_dir` makes count: a temporary folder is anyone's, a similar name is not
+    the course's.
+    """
     found = []
-    for path in Path(tempfile.gettempdir()).glob("course-*-*-*"):
-        owner = path.name.rsplit("-", 2)[-2]
-        if owner.isdigit() and not processes.pid_alive(int(owner)):
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH}-*"):
+        named = SCRATCH_NAME.fullmatch(path.name)
+        if named and path.is_dir() and not processes.pid_alive(int(named["pid"])):
             found.append(path)
     return found
 

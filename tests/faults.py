@@ -80,10 +80,10 @@ def alive(pid: int) -> bool:
 
 
 def dead_checks_folders(since: float) -> list[Path]:
-    """Scratch folders (`course-KIND-PID-XXXXXXXX`) made since `since` whose process has ended."""
+    """Scratch folders (`alembic-course-KIND-PID-XXXXXXXX`) made since `since`, their process gone."""
     found = []
-    for path in Path(tempfile.gettempdir()).glob("course-*"):
-        named = re.fullmatch(r"course-\w+-([1-9]\d*)-\w{8}", path.name)
+    for path in Path(tempfile.gettempdir()).glob("alembic-course-*"):
+        named = re.fullmatch(r"alembic-course-\w+-([1-9]\d*)-\w{8}", path.name)
         with contextlib.suppress(OSError):
             if named and path.lstat().st_mtime >= since - 1 and not alive(int(named[1])):
                 found.append(path)

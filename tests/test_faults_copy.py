@@ -137,7 +137,7 @@ def test_prune_removes_what_dead_checks_left_and_nothing_of_live_ones(
                     sql.Literal(f"{databases.MARKER} prefix={databases.prefix()} {comments[key]}"),
                 )
             )
-    folder = Path(tempfile.mkdtemp(prefix=f"course-check-{dead.pid}-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"alembic-course-check-{dead.pid}-"))
     try:
         code, status = Course("db", "status").finish()
         assert code == 0, status

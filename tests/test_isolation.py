@@ -61,7 +61,7 @@ def test_check_stopped_at_its_limit_leaves_no_scratch_folder(tmp_path: Path) -> 
 
     assert outcome.timed_out
     folder = Path(note.read_text())
-    assert folder.name.startswith("course-hang-") and not folder.exists()
+    assert folder.name.startswith("alembic-course-hang-") and not folder.exists()
 
 
 def test_check_that_dies_leaves_no_scratch_folder(tmp_path: Path) -> None:
@@ -72,4 +72,4 @@ def test_check_that_dies_leaves_no_scratch_folder(tmp_path: Path) -> None:
 
     assert outcome.died == "exit status 3"
     folder = Path(note.read_text())
-    assert folder.name.startswith("course-exit-") and not folder.exists()
+    assert folder.name.startswith("alembic-course-exit-") and not folder.exists()
