@@ -76,7 +76,7 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "author_slugs is empty after the upgrade" in failed[0][1]
     assert "left behind" in failed[1][1] and "table author_slugs" in failed[1][1]
     assert failed[2][1] == (
-        "Not checked: task 3 (downgrade removes exactly what upgrade added) must pass first."
+        "Not checked: task 3 must pass first (downgrade removes exactly what upgrade added)."
     )
     assert "Start with task 2" in report.summary()
     assert tree_hash(project) == before

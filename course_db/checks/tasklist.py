@@ -41,8 +41,4 @@ def complete(tasks: Tasks, results: Iterable[Result], why: str = "") -> list[dic
 
 def not_checked(blocker: Result) -> str:
     """The one line for a row that could not run because `blocker` failed."""
-    return f"Not checked: task {blocker.task} ({_short(blocker.name)}) must pass first."
-
-
-def _short(name: str, limit: int = 70) -> str:
-    return name if len(name) <= limit else name[: limit - 3] + "..."
+    return f"Not checked: task {blocker.task} must pass first ({blocker.name})."
