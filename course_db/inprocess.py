@@ -14,7 +14,7 @@ import sys
 import traceback
 from argparse import Namespace
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
@@ -32,6 +32,8 @@ class Step:
     ok: bool
     output: str
     error: str = ""
+    # what the learner's code raised, whole: `error` is trimmed to a few lines for the learner
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
 
     def explain(self) -> str:
         """`alembic upgrade head` failed: <error>, for a learner-facing message."""
@@ -54,7 +56,7 @@ def alembic(project: Path, verb: str, *args: str, x: Sequence[str] = (), **kwarg
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             getattr(command, verb)(config, *args, **kwargs)
     except BaseException as exc:  # learner code can raise anything, SystemExit included
-        return Step(shown, False, buffer.getvalue(), describe_exception(exc, project))
+        return Step(shown, False, buffer.getvalue(), describe_exception(exc, project), exc)
     return Step(shown, True, buffer.getvalue())
 
 

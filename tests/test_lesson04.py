@@ -213,6 +213,31 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         3,
         ["users.address_city is text NULL; was character varying(100) NULL."],
     ),
+    "backfill_through_the_app_models": (
+        replace(
+            FULL_NAME,
+            "from alembic import op\n",
+            "from alembic import op\n\nfrom app.models import User\n",
+            f'        """\n        UPDATE users\n        {SOLUTION_BACKFILL}\n        """',
+            "        sa.update(User).values(full_name=sa.func.concat_ws(' ', "
+            "sa.func.nullif(sa.func.trim(User.first_name), ''), "
+            "sa.func.nullif(sa.func.trim(User.last_name), '')))",
+        ),
+        1,
+        [
+            "migrations/versions/0002_full_name.py imports the app's models "
+            "(line 13: `from app.models import User`)",
+            "app/models.py describes the schema of today",
+            "A migration is frozen in time",
+        ],
+    ),
+    "split_imports_a_model": (
+        replace(
+            SPLIT, "from alembic import op\n", "from alembic import op\nfrom app import models\n"
+        ),
+        2,
+        ["0003_split_addresses.py imports the app's models (line 12: `from app import models`)"],
+    ),
     "full_name_downgrade_does_nothing": (
         replace(FULL_NAME, '    op.drop_column("users", "full_name")', "    pass"),
         3,
@@ -235,6 +260,20 @@ def test_check_mutant_fails_naming_the_problem(
         assert phrase in failure_text(report), report.as_text()
 
 
+def test_check_refusal_that_counts_on_its_second_line_passes(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    """The README asks for the number in the message, not on its first line."""
+    folder = project("solutions")
+    edit(
+        folder / SPLIT,
+        'f"{several} users have more than one address, and',
+        'f"Refusing to downgrade:\\n{several} users have more than one address, and',
+    )
+    report = grade(folder)
+    assert report.passed, report.as_text()
+
+
 # mutation, the task, phrases the failure must contain
 BAD_INPUT: dict[str, tuple[Mutation, int, list[str]]] = {
     "syntax_error_in_0003": (
@@ -242,8 +281,12 @@ BAD_INPUT: dict[str, tuple[Mutation, int, list[str]]] = {
             (folder / SPLIT).read_text(encoding="utf-8") + "\n\ndef broken(:\n    pass\n",
             encoding="utf-8",
         ),
-        2,
-        ['File "migrations/versions/0003_split_addresses.py", line ', "SyntaxError"],
+        1,
+        [
+            "No revision runs until 0003_split_addresses loads (task 2)",
+            'File "migrations/versions/0003_split_addresses.py", line ',
+            "SyntaxError",
+        ],
     ),
     "renamed_revision_id": (
         replace(FULL_NAME, 'revision: str = "0002_full_name"', 'revision: str = "0002_names"'),
@@ -265,9 +308,11 @@ def test_check_bad_input_is_a_clear_failure(
     mutate(folder)
     report = grade_untouched(folder, grade)
     assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == [task], report.as_text()
+    first, *others = report.failures()
+    assert first.task == task, report.as_text()
+    assert all(other.message.startswith("Not checked: task 1 must") for other in others)
     for phrase in phrases:
-        assert phrase in failure_text(report), report.as_text()
+        assert phrase in first.message, report.as_text()
     assert "/tmp/" not in failure_text(report)
 
 

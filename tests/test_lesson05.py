@@ -115,7 +115,8 @@ def test_check_missing_revision_names_the_expected_chain(
     edit(project / VERSIONS / "0006_contract.py", '"0005_validate"', '"0004_not_valid"')
     report = grade05(project)
     assert_learner_failure(report)
-    assert [r.task for r in report.results] == [1]
+    assert [r.task for r in report.results] == ALL_TASKS
+    assert all(r.message.startswith("Not run: the chain") for r in report.results[1:])
     text = failure_text(report)
     assert "0001_expand, 0002_backfill, 0003_index, 0004_not_valid, 0006_contract." in text
     assert "Expected exactly: 0001_expand, 0002_backfill" in text
@@ -158,3 +159,21 @@ def test_learner_squawk_config_is_the_course_config() -> None:
     course = tomllib.loads((ROOT / "course_db/checks/squawk05.toml").read_text())
     for folder in (lesson.starter_dir, lesson.solution_dir):
         assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
+
+
+def test_readme_index_recipe_and_squawk_agree(
+    grade05: Callable[..., Report], copy05: Callable[[str], Path]
+) -> None:
+    """README task 3, to the letter, must pass task 6: the README names `if_not_exists=True`
+    (squawk's prefer-robust-stmts), and the grader says how to write it when it is missing."""
+    readme = (get_lesson("05").starter_dir / "README.md").read_text(encoding="utf-8")
+    task3 = readme.split("## 3.", 1)[1].split("\n## ", 1)[0]
+    assert "DROP INDEX CONCURRENTLY IF EXISTS" in task3
+    assert "postgresql_concurrently=True" in task3 and "if_not_exists=True" in task3
+    project = copy05("solutions")
+    edit(project / VERSIONS / "0003_index.py", "            if_not_exists=True,\n", "")
+    report = grade05(project)
+    assert [r.name for r in report.failures()] == [result(report, "squawk").name]
+    lint = result(report, "squawk").message
+    assert "prefer-robust-stmts" in lint
+    assert "In Alembic: op.create_index(..., if_not_exists=True)" in lint, lint

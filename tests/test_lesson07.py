@@ -68,8 +68,14 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert_learner_failure(report)
     assert sorted({r.task for r in report.failures()}) == [1, 2, 3], report.as_text()
     text = failure_text(report)
-    assert "Your script ended (exit 1) before the database came up" in text
-    assert "scripts/entrypoint.sh is not written yet" in text
+    # said once, on the first row; the other scenarios of a placeholder diagnose nothing
+    assert text.count("is not written yet: it is still the starter's placeholder") == 1
+    others = [r.message for r in report.results[1:4]]
+    assert (
+        others
+        == ["Not checked: scripts/entrypoint.sh is not written yet (see the first result)."] * 3
+    )
+    assert "gave up after" not in text and "before the database came up" not in text
     assert 'runtime "node20" is deprecated' in text and "actions/checkout@v4" in text
     assert "`on: pull_request`" in text
     assert "a single-head gate" in text
@@ -125,7 +131,21 @@ MUTANTS: dict[str, tuple[Mutation, list[tuple[int, str]]]] = {
     ),
     "no_set_e_app_starts_after_failed_migration": (
         replace(SCRIPT, "set -euo pipefail", "set -uo pipefail"),
-        [(1, "yet your script started the app: start it with `set -e`")],
+        [(1, "yet your script started the app. Start the script with `set -e`")],
+    ),
+    "upgrade_or_true": (
+        replace(SCRIPT, "alembic upgrade head\n", "alembic upgrade head || true\n"),
+        [(1, "`alembic upgrade head || true`: the `||` part runs when alembic fails")],
+    ),
+    "upgrade_piped_to_tee_without_pipefail": (
+        replace(
+            SCRIPT,
+            "set -euo pipefail",
+            "set -eu",
+            "alembic upgrade head\n",
+            "alembic upgrade head 2>&1 | tee migrate.log\n",
+        ),
+        [(1, "a pipeline's exit status is its last command's (`tee`'s), not alembic's")],
     ),
     "no_upgrade": (
         replace(SCRIPT, "alembic upgrade head\n", "true\n"),
@@ -200,6 +220,49 @@ def test_check_mutant_fails_with_message(
     text = failure_text(report)
     for _, phrase in expected:
         assert phrase in text, report.as_text()
+
+
+def test_check_set_e_advice_only_when_set_e_is_missing(
+    warm: None, project: Callable[[str], Path]
+) -> None:
+    """`|| true` and a pipe to tee already have `set -e`: advising it would mislead."""
+    for mutant in ("upgrade_or_true", "upgrade_piped_to_tee_without_pipefail"):
+        folder = project("solutions")
+        MUTANTS[mutant][0](folder)
+        report = grade(folder)
+        assert "with `set -e`" not in failure_text(report), report.as_text()
+
+
+# other ways to do what the README asks: each must pass
+EQUIVALENT: dict[str, Mutation] = {
+    "pip3_install": replace(
+        WORKFLOW, "run: pip install -r requirements.txt", "run: pip3 install -r requirements.txt"
+    ),
+    "python_m_pip_install": replace(
+        WORKFLOW,
+        "run: pip install -r requirements.txt",
+        "run: python -m pip install -r requirements.txt",
+    ),
+    "uv_sync": replace(WORKFLOW, "run: pip install -r requirements.txt", "run: uv sync --frozen"),
+    "alembic_output_to_a_log_file": replace(
+        SCRIPT,
+        "alembic upgrade head\n",
+        "if ! alembic upgrade head >migrate.log 2>&1; then\n"
+        '  echo "Migrations failed: see migrate.log" >&2\n'
+        "  exit 1\n"
+        "fi\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", EQUIVALENT, ids=str)
+def test_check_equivalent_answer_passes(
+    warm: None, project: Callable[[str], Path], variant: str
+) -> None:
+    folder = project("solutions")
+    EQUIVALENT[variant](folder)
+    report = grade(folder)
+    assert report.passed, report.as_text()
 
 
 def test_check_bash_syntax_error_is_the_learners(

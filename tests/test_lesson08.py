@@ -44,7 +44,7 @@ def test_check_untouched_starter_fails_with_task_messages(
     folder = project("exercises")
     report = grade_untouched(folder, grade)
     assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == [1, 2, 2, 3, 3, 4, 4], report.as_text()
+    assert [r.task for r in report.failures()] == [1, 1, 2, 2, 2, 3, 3, 4, 4], report.as_text()
     text = failure_text(report)
     assert "TypeError: upgrade() missing 1 required positional argument: 'engine_name'" in text
     assert "context.run_migrations(engine_name=name)" in text
@@ -98,6 +98,25 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ),
         3,
         ["the error does not name the valid databases (main and analytics)", "KeyError"],
+    ),
+    "valid_names_only_in_the_function_name": (
+        replace(
+            ENV,
+            "def chosen_database() -> str:",
+            "def choose_main_or_analytics() -> str:",
+            'raise CommandError(f"Unknown database ({given}): use {valid}.")',
+            'raise CommandError(f"Unknown database ({given}).")',
+            "    run_migrations_offline(chosen_database())",
+            "    run_migrations_offline(choose_main_or_analytics())",
+            "    run_migrations_online(chosen_database())",
+            "    run_migrations_online(choose_main_or_analytics())",
+        ),
+        3,
+        [
+            "the error does not name the valid databases (main and analytics)",
+            "CommandError: Unknown database (-x db=reporting).",
+            "in choose_main_or_analytics)",
+        ],
     ),
     "one_url_for_both": (
         replace(ENV, "url = os.environ.get(variable)", 'url = os.environ.get("DATABASE_URL")'),

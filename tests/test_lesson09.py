@@ -57,6 +57,10 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "2 heads (0002_user_phone, 0003_order_status)" in text
     assert "target_metadata has no coupons table" in text
     assert "the database is at 0003_order_status" in text
+    # a task not started is not passed: repair.sh still only has its TODO
+    assert not any(r.passed for r in report.results), report.as_text()
+    assert "repair.sh runs no command yet (only its `# TODO:`)" in text
+    assert "alembic stamp 0005_add_coupons" in text
 
 
 def _repair(body: str) -> Mutation:

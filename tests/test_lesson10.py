@@ -13,6 +13,7 @@ import pytest
 from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
 
 from course_db.checking import run_check
+from course_db.checks.lesson10_app import APP_NAME
 from course_db.grading import Report
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
@@ -50,8 +51,10 @@ def test_check_untouched_starter_fails_with_task_messages(
     folder = project("exercises")
     report = grade_untouched(folder, grade)
     assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == [1, 1, 2, 3, 4, 5, 6], report.as_text()
+    # every row fails: a task not started (the tests of task 5) is not passed
+    assert [r.task for r in report.failures()] == [1, 1, 2, 3, 4, 5, 5, 6], report.as_text()
     text = failure_text(report)
+    assert "The tests of task 5 are not written yet (tests/test_chain.py still has its" in text
     assert "customers.name is gone after 0001_expand, but v1 still reads and writes it" in text
     assert 'v1: `SELECT name, phone FROM customers WHERE id = %s` -> column "name" does not' in text
     assert "display_name differs from the old name for 1000 of 1000 customers" in text
@@ -135,7 +138,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
             replace(BACKFILL, f'    op.execute("{COPY_NAMES}")\n', ""),
             replace(EXPAND, RELAX_NAME, f'{RELAX_NAME}\n    op.execute("{COPY_NAMES}")'),
         ),
-        2,
+        1,  # only the releases' row (task 1's) fails; its message sends to the backfill
         [
             "rows the releases wrote do not read back in display_name and customer_phones",
             "v1 wrote name \"v1 O'Zoë #",
@@ -193,7 +196,10 @@ def test_check_mutant_fails_naming_the_problem(
     mutate(folder)
     report = grade(folder)
     assert_learner_failure(report)
-    assert report.failures()[0].task == task, report.as_text()
+    # the releases' row is task 1's wherever it broke (one task list): the task to fix is the
+    # first failing row of a revision, or the releases' row when it is the only one
+    rows = [r for r in report.failures() if r.name != APP_NAME] or report.failures()
+    assert rows[0].task == task, report.as_text()
     for phrase in phrases:
         assert phrase in failure_text(report), report.as_text()
 
@@ -205,7 +211,8 @@ def test_check_missing_revision_names_the_expected_chain(
     (folder / CONTRACT).unlink()
     report = grade(folder)
     assert_learner_failure(report)
-    assert [r.task for r in report.results] == [1]
+    assert [r.task for r in report.results] == [1, 1, 2, 3, 4, 5, 5, 6]
+    assert all(r.message.startswith("Not run: the chain") for r in report.results[1:])
     assert "Expected exactly: 0001_expand, 0002_backfill, 0003_contract" in failure_text(report)
 
 
@@ -230,8 +237,9 @@ def test_check_test_that_raises_is_a_test_failure(
     )
     report = grade(folder)
     assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == [5], report.as_text()
+    assert [r.task for r in report.failures()] == [5, 5], report.as_text()
     assert "RuntimeError: boom" in failure_text(report)
+    assert "Not checked: your tests must pass on your own chain first" in failure_text(report)
 
 
 def test_check_revision_that_loops_is_stopped_and_the_next_check_passes(

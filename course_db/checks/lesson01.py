@@ -12,6 +12,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.inprocess import alembic
 from course_db.inspection import (
@@ -26,6 +27,11 @@ from course_db.inspection import (
 
 TABLE = "author_slugs"
 EXAMPLES = 3
+SHAPE = f"upgrade creates `{TABLE}` (author_id primary key -> authors.id, slug unique, not null)"
+SLUGS = "every author has exactly the slug the README describes"
+DOWNGRADE = "downgrade removes exactly what upgrade added"
+AGAIN = "upgrade works again after the downgrade, with the same slugs"
+TASKS = [(1, SHAPE), (2, SLUGS), (3, DOWNGRADE), (3, AGAIN)]
 
 
 def reference_slug(author_id: int, name: str | None) -> str:
@@ -62,17 +68,17 @@ def grade(project: str, database_url: str) -> list[dict]:
     results: list[Result] = []
     step = alembic(root, "upgrade", "head")
     if not step.ok:
-        return _as_dicts([Result(1, "`alembic upgrade head` runs", False, step.explain())])
+        return complete(TASKS, [Result(1, SHAPE, False, step.explain())])
     with connect(database_url) as conn:
         results.append(_table_shape(conn))
         results.append(_slug_values(conn, expected, authors))
         first = _slugs(conn)
     results.extend(_round_trip(root, database_url, before, authors_sum, first))
-    return _as_dicts(results)
+    return complete(TASKS, results)
 
 
 def _table_shape(conn) -> Result:
-    name = f"upgrade creates `{TABLE}` (author_id primary key -> authors.id, slug unique, not null)"
+    name = SHAPE
     if not table_exists(conn, TABLE):
         return Result(1, name, False, f"After `alembic upgrade head` there is no table {TABLE}.")
     cols = columns(conn, TABLE)
@@ -94,7 +100,7 @@ def _table_shape(conn) -> Result:
 
 
 def _slug_values(conn, expected: dict[int, str], authors) -> Result:
-    name = "every author has exactly the slug the README describes"
+    name = SLUGS
     if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(columns(conn, TABLE)):
         return Result(2, name, False, f"Cannot read {TABLE}(author_id, slug): fix task 1 first.")
     got = dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
@@ -155,7 +161,7 @@ def _slugs(conn) -> dict[int, str]:
 def _round_trip(
     root: Path, database_url: str, before: set[str], authors_sum: str, first
 ) -> list[Result]:
-    name = "downgrade removes exactly what upgrade added"
+    name = DOWNGRADE
     step = alembic(root, "downgrade", "base")
     if not step.ok:
         return [Result(3, name, False, step.explain())]
@@ -171,7 +177,7 @@ def _round_trip(
     results = [Result(3, name, not problems, "; ".join(problems) + ("." if problems else ""))]
     if problems:
         return results
-    again = "upgrade works again after the downgrade, with the same slugs"
+    again = AGAIN
     step = alembic(root, "upgrade", "head")
     if not step.ok:
         return [*results, Result(3, again, False, step.explain())]
@@ -182,7 +188,3 @@ def _round_trip(
         *results,
         Result(3, again, same, "" if same else "The second upgrade gave other slugs."),
     ]
-
-
-def _as_dicts(results: list[Result]) -> list[dict]:
-    return [result.__dict__ for result in results]

@@ -26,7 +26,14 @@ import psycopg
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from course_db.checks.lesson03_roundtrip import limit, round_trip, table_rows
+from course_db.checks.lesson03_roundtrip import (
+    ROUND_TRIP,
+    ROUND_TRIP_DATA,
+    limit,
+    round_trip,
+    table_rows,
+)
+from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic, describe_exception
 from course_db.inspection import columns, connect, schema_snapshot, table_checksums
@@ -65,11 +72,13 @@ def grade(project: str, database_url: str) -> list[dict]:
 
     found = _one_new_revision(root)
     if not found.passed:
-        return _as_dicts([found])
+        return complete(TASKS, [found])
     step = alembic(root, "upgrade", "head")
     if not step.ok:
         task, advice = _upgrade_advice(step)
-        return _as_dicts([found, Result(task, UPGRADE, False, step.explain() + advice)])
+        if task != 1:  # the row is task 1's; the README section to read is the error's
+            advice = f"\nThis is README task {task}:" + advice.removeprefix("\n")
+        return complete(TASKS, [found, Result(1, UPGRADE, False, step.explain() + advice)])
     results = [found, Result(1, UPGRADE, True), _matches_models(root)]
     with connect(database_url) as conn:
         conn.autocommit = True
@@ -78,11 +87,30 @@ def grade(project: str, database_url: str) -> list[dict]:
         results.append(_check_constraint(conn))
         results.append(_server_defaults(conn))
     results.extend(round_trip(root, database_url, before, sums, rows))
-    return _as_dicts(results)
+    return complete(TASKS, results)
 
 
 NEW = f"one new revision, on top of {PREVIOUS}"
 UPGRADE = f"`alembic upgrade head` runs from {PREVIOUS}"
+MATCHES = "`alembic check`: after the upgrade, the database matches app/models.py"
+RENAMED = "`profiles.fullname` is renamed `display_name`, and every profile keeps its name"
+ENUM_ROW = (
+    f"`profiles.visibility` is the `{ENUM}` enum ('public', 'members', 'private'), "
+    "NOT NULL, default 'public'"
+)
+CHECK_ROW = f"CHECK `{CHECK}`: a display_name has at most 80 characters"
+DEFAULTS = "server defaults: `users.created_at` is now(), `users.is_active` is true (NOT NULL)"
+TASKS = [
+    (1, NEW),
+    (1, UPGRADE),
+    (1, MATCHES),
+    (2, RENAMED),
+    (3, ENUM_ROW),
+    (4, CHECK_ROW),
+    (4, DEFAULTS),
+    (5, ROUND_TRIP),
+    (5, ROUND_TRIP_DATA),
+]
 
 
 def _one_new_revision(root: Path) -> Result:
@@ -172,7 +200,7 @@ def _upgrade_advice(step: Step) -> tuple[int, str]:
 
 
 def _matches_models(root: Path) -> Result:
-    name = "`alembic check`: after the upgrade, the database matches app/models.py"
+    name = MATCHES
     step = alembic(root, "check")
     if step.ok:
         return Result(1, name, True)
@@ -195,7 +223,7 @@ def _matches_models(root: Path) -> Result:
 
 
 def _renamed_with_data(conn: psycopg.Connection, before: dict[object, dict]) -> Result:
-    name = "`profiles.fullname` is renamed `display_name`, and every profile keeps its name"
+    name = RENAMED
     cols = columns(conn, "profiles")
     if "display_name" not in cols:
         return Result(
@@ -227,10 +255,7 @@ def _renamed_with_data(conn: psycopg.Connection, before: dict[object, dict]) -> 
 
 
 def _enum_column(conn: psycopg.Connection) -> Result:
-    name = (
-        f"`profiles.visibility` is the `{ENUM}` enum ('public', 'members', 'private'), "
-        "NOT NULL, default 'public'"
-    )
+    name = ENUM_ROW
     row = conn.execute(
         """
         SELECT t.typname, t.typtype,
@@ -265,7 +290,7 @@ def _enum_column(conn: psycopg.Connection) -> Result:
 
 
 def _check_constraint(conn: psycopg.Connection) -> Result:
-    name = f"CHECK `{CHECK}`: a display_name has at most 80 characters"
+    name = CHECK_ROW
     checks = dict(
         conn.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
@@ -324,7 +349,7 @@ def _accepts(conn: psycopg.Connection, length: int) -> bool:
 
 
 def _server_defaults(conn: psycopg.Connection) -> Result:
-    name = "server defaults: `users.created_at` is now(), `users.is_active` is true (NOT NULL)"
+    name = DEFAULTS
     found = {
         column: (kind, not_null, default)
         for column, kind, not_null, default in conn.execute(
@@ -360,7 +385,3 @@ def _server_defaults(conn: psycopg.Connection) -> Result:
 
 def _default(default: str | None) -> str:
     return f"the default {default}" if default else "no default"
-
-
-def _as_dicts(results: list[Result]) -> list[dict]:
-    return [result.__dict__ for result in results]

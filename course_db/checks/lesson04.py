@@ -15,12 +15,14 @@ directory) and `database_url` a fresh copy of the lesson's template: 1,000 users
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from pathlib import Path
 
 import psycopg
 
+from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic
 from course_db.inspection import checksum, connect, constraints, schema_objects, table_exists
@@ -48,6 +50,24 @@ EXTRA_ADDRESSES = [
     (22, "Hàng Bạc 5", "Hà Nội", None),
 ]
 EXAMPLES = 4
+FN_COLUMN = "users.full_name is varchar(200) NOT NULL"
+FN_VALUES = "every user's full_name is exactly the README's"
+ADDR_TABLE = "addresses: id primary key, user_id NOT NULL -> users.id, street, city, postal_code"
+OLD_GONE = "users no longer has address_street, address_city, address_postal"
+ADDR_ROWS = "every address part of every user is in addresses, unchanged"
+ROUND_TRIP = f"`downgrade {BASE}` gives back users exactly as it was, byte for byte"
+REFUSAL = "the downgrade refuses when a user has several addresses, says how many, changes nothing"
+AGAIN = "`upgrade head` works again after the downgrade"
+TASKS = [
+    (1, FN_COLUMN),
+    (1, FN_VALUES),
+    (2, ADDR_TABLE),
+    (2, OLD_GONE),
+    (2, ADDR_ROWS),
+    (3, ROUND_TRIP),
+    (3, AGAIN),
+    (4, REFUSAL),
+]
 
 
 def expected_full_name(first: str | None, last: str | None) -> str:
@@ -67,7 +87,8 @@ def grade(project: str, database_url: str) -> list[dict]:
     os.chdir(project)
     with connect(database_url) as conn:  # idle between reads (autocommit): it holds no lock
         conn.autocommit, conn.prepare_threshold = True, None  # the schema changes under it
-        return _as_dicts(_grade(Path(project), conn))
+        results = _grade(Path(project), conn)
+    return complete(TASKS, _frozen_in_time(Path(project), results))
 
 
 def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:
@@ -78,12 +99,13 @@ def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:
     head = alembic(root, "upgrade", "head")
     if not head.ok:  # it rolled back: run 0002 alone, to grade task 1 and name the failing task
         step = alembic(root, "upgrade", FULL_NAME)
-        if not step.ok:  # a broken 0003 file (say, a syntax error) stops this step too
-            task = 2 if f"{SPLIT}.py" in step.error else 1
-            return [Result(task, f"`alembic upgrade {FULL_NAME}` runs", False, _why(step))]
+        if not step.ok:  # a broken 0003 (a syntax error, say) stops this step too: say so
+            broken = f"{SPLIT}.py" in step.error
+            first = f"No revision runs until {SPLIT} loads (task 2):\n" if broken else ""
+            return [Result(1, FN_COLUMN, False, first + _why(step))]
     results = [_full_name_column(conn), _full_name_values(conn, users)]
     if not head.ok:
-        return [*results, Result(2, "`alembic upgrade head` runs", False, _why(head))]
+        return [*results, Result(2, ADDR_TABLE, False, _why(head))]
     results += [_address_table(conn), _old_columns_gone(conn), _address_rows(conn, users)]
 
     copied = results[-1].passed
@@ -92,9 +114,63 @@ def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:
     return results
 
 
+# Every task: revisions never import the app's models -----------------------------------------
+def _frozen_in_time(root: Path, results: list[Result]) -> list[Result]:
+    """Fail the data row of each revision that imports the app's models, naming the import.
+
+    The grader cannot see this in the data: today the models match the schema, so a revision
+    that uses them gives the right rows. It breaks later, when the models change.
+    """
+    rows = {result.name: result for result in results}
+    for path in sorted((root / "migrations" / "versions").glob("*.py")):
+        imports = app_imports(path)
+        if not imports:
+            continue
+        row = FN_VALUES if path.stem <= FULL_NAME else ADDR_ROWS
+        old = rows.get(row)
+        if old is None:  # not reached: an earlier row failed, and says why
+            continue
+        message = (
+            f"migrations/versions/{path.name} imports the app's models ("
+            + "; ".join(imports)
+            + "). The README says not to: app/models.py describes the schema of today and "
+            "changes with the app (a column renamed, a model removed), while this revision must "
+            "keep running, on a fresh database, against the schema of its own day. A migration "
+            "is frozen in time: write the data step in SQL with op.execute(...) or "
+            "op.get_bind().execute(sa.text(...)), or use a table declared inside the revision "
+            "(sa.table(...), sa.column(...))."
+        )
+        if not old.passed and old.message:
+            message += "\n" + old.message
+        task = 1 if row == FN_VALUES else 2
+        rows[row] = Result(task, row, False, message)
+    return [rows[result.name] for result in results]
+
+
+def app_imports(path: Path) -> list[str]:
+    """`line 9: from app.models import User` for each import of the app's package in `path`."""
+    try:
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):  # Alembic's own error says what is wrong
+        return []
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            modules = [node.module]
+        else:
+            continue
+        if any(module == "app" or module.startswith("app.") for module in modules):
+            found.append(f"line {node.lineno}: `{lines[node.lineno - 1].strip()}`")
+    return found
+
+
 # Task 1 -------------------------------------------------------------------------------------
 def _full_name_column(conn: psycopg.Connection) -> Result:
-    name = "users.full_name is varchar(200) NOT NULL"
+    name = FN_COLUMN
     column = table_columns(conn, "users").get("full_name")
     if column is None:
         message = f"After `alembic upgrade {FULL_NAME}`, users has no full_name column: keep the "
@@ -111,7 +187,7 @@ def _full_name_column(conn: psycopg.Connection) -> Result:
 
 
 def _full_name_values(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
-    name = "every user's full_name is exactly the README's"
+    name = FN_VALUES
     if "full_name" not in table_columns(conn, "users"):
         return Result(1, name, False, "Cannot read users.full_name: fix the check above first.")
     got = dict(conn.execute("SELECT id, full_name FROM users").fetchall())
@@ -156,7 +232,7 @@ def _diverse(ids: list[int], users: dict[int, tuple]) -> list[int]:
 
 # Task 2 -------------------------------------------------------------------------------------
 def _address_table(conn: psycopg.Connection) -> Result:
-    name = "addresses: id primary key, user_id NOT NULL -> users.id, street, city, postal_code"
+    name = ADDR_TABLE
     if not table_exists(conn, "addresses"):
         return Result(2, name, False, "After `alembic upgrade head` there is no table addresses.")
     got = {column: info[:2] for column, info in table_columns(conn, "addresses").items()}
@@ -176,14 +252,14 @@ def _address_table(conn: psycopg.Connection) -> Result:
 
 
 def _old_columns_gone(conn: psycopg.Connection) -> Result:
-    name = "users no longer has address_street, address_city, address_postal"
+    name = OLD_GONE
     left = [column for column in ADDRESS_COLUMNS if column in table_columns(conn, "users")]
     message = f"users still has {', '.join(left)}: drop them after copying." if left else ""
     return Result(2, name, not left, message)
 
 
 def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
-    name = "every address part of every user is in addresses, unchanged"
+    name = ADDR_ROWS
     if not _readable_addresses(conn):
         return Result(2, name, False, "Cannot read addresses(user_id, street, city, postal_code).")
     got: dict[int, list[tuple]] = {}
@@ -234,7 +310,7 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
 # Task 3 -------------------------------------------------------------------------------------
 def _round_trip(root: Path, conn: psycopg.Connection, original: tuple, copied: bool) -> list:
     before, users_columns, users = original
-    name = f"`downgrade {BASE}` gives back users exactly as it was, byte for byte"
+    name = ROUND_TRIP
     step = alembic(root, "downgrade", BASE)
     if not step.ok:
         message = step.explain()
@@ -250,7 +326,7 @@ def _round_trip(root: Path, conn: psycopg.Connection, original: tuple, copied: b
     results = [Result(3, name, not problems, "\n".join(problems))]
 
     step = alembic(root, "upgrade", "head")
-    again = "`upgrade head` works again after the downgrade"
+    again = AGAIN
     return [*results, Result(3, again, step.ok, "" if step.ok else step.explain())]
 
 
@@ -300,7 +376,7 @@ def _data_problems(conn: psycopg.Connection, users: dict[int, tuple], copied: bo
 
 # Task 4 -------------------------------------------------------------------------------------
 def _refusal(root: Path, conn: psycopg.Connection) -> Result:
-    name = "the downgrade refuses when a user has several addresses, says how many, changes nothing"
+    name = REFUSAL
     version = _version(conn)
     if version != SPLIT or not _readable_addresses(conn):
         message = f"Not checked: the database should be at {SPLIT} with an addresses table"
@@ -318,14 +394,16 @@ def _refusal(root: Path, conn: psycopg.Connection) -> Result:
     setup = f"The check added addresses after the upgrade: now {counts}, so {users} more than one "
     setup += "address."
     step = alembic(root, "downgrade", FULL_NAME)
-    raised = next((line for line in step.error.splitlines() if line.startswith("RuntimeError")), "")
+    # The whole message: "Refusing to downgrade:\n3 users have ..." says how many on line 2.
+    refused = _is_refusal(step.exception)
+    raised = f"{type(step.exception).__name__}: {step.exception}" if refused else ""
     if step.ok:
         message = (
             f"{setup} Your `downgrade {FULL_NAME}` still ran, so it kept at most one address "
             "of each and silently dropped the others. Count the users with more than one "
             "address first, and raise RuntimeError when there are any."
         )
-    elif not raised:
+    elif not refused:
         message = (
             f"{setup} Your downgrade failed, but not with the RuntimeError the README asks "
             f"for:\n{step.explain()}"
@@ -333,13 +411,21 @@ def _refusal(root: Path, conn: psycopg.Connection) -> Result:
     elif not re.search(rf"(?<!\d){len(several)}(?!\d)", raised):
         message = (
             f"{setup} Your downgrade refused, good, but its message does not say how many "
-            f"users have several addresses ({len(several)}):\n  {raised}"
+            f"users have several addresses ({len(several)}):\n"
+            + "\n".join(f"  {line}" for line in raised.splitlines())
         )
     else:
         changed = (_version(conn), checksum(conn, "addresses", "t::text")) != before
         message = "After the refusal the database changed: raise before anything is committed."
         message = message if changed else ""
     return Result(4, name, not message, message)
+
+
+def _is_refusal(exc: BaseException | None) -> bool:
+    """A RuntimeError the learner raised (their own subclass too), not one Python raised."""
+    return isinstance(exc, RuntimeError) and not isinstance(
+        exc, (NotImplementedError, RecursionError)
+    )
 
 
 # Reading the database, and messages ---------------------------------------------------------
@@ -392,7 +478,3 @@ def _describe(column: tuple | None) -> str:
         return "missing"
     default = f" DEFAULT {column[2]}" if len(column) > 2 and column[2] else ""
     return f"{column[0]} {'NOT NULL' if column[1] else 'NULL'}{default}"
-
-
-def _as_dicts(results: list[Result]) -> list[dict]:
-    return [result.__dict__ for result in results]

@@ -28,6 +28,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from course_db.checks.lesson05_app import (
+    APP_NAME,
     LONG_READ_SQL,
     SLOW_WRITE_SQL,
     App,
@@ -37,8 +38,9 @@ from course_db.checks.lesson05_app import (
     app_result,
     error_text,
 )
-from course_db.checks.lesson05_lint import lint_result, offline_sql, run_squawk
+from course_db.checks.lesson05_lint import LINT_NAME, lint_result, offline_sql, run_squawk
 from course_db.checks.lesson05_schema import CHECKS, snapshot
+from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic, describe_exception
@@ -52,7 +54,6 @@ TAIL = 0.05  # the app keeps running this long after a revision, to see what bro
 LAST_TAIL = 0.3  # step's app run shows it too, except after the last one)
 RETRIES = 3
 EXAMPLES = 3
-CHAIN_NAME = "the six revisions of the README exist, each revising the one before"
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,11 @@ def grade(project: str, database_url: str) -> list[dict]:
     try:
         chain = revision_chain(root)
     except BaseException as exc:  # a revision that does not even import
-        return _as_dicts([Result(1, CHAIN_NAME, False, describe_exception(exc, root))])
+        message = "Alembic cannot read your revisions:\n" + describe_exception(exc, root)
+        return complete(TASKS, [Result(1, TASKS[0][1], False, message)])
     if chain != wanted:
-        return _as_dicts([Result(1, CHAIN_NAME, False, chain_message(chain, wanted))])
+        message = chain_message(chain, wanted)
+        return complete(TASKS, [Result(1, TASKS[0][1], False, message)], NOT_CHAINED)
     scripts, sql_error = offline_sql(root)
     lint: dict[str, object] = {}
     linter = threading.Thread(target=lambda: lint.update(run_squawk(scripts)))
@@ -140,8 +143,7 @@ def grade(project: str, database_url: str) -> list[dict]:
     if scripts:
         linter.join()
     results.append(lint_result(root, scripts, sql_error, lint))
-    results.sort(key=lambda result: result.task)  # stable: the README's order, task by task
-    return _as_dicts(results)
+    return complete(TASKS, results)
 
 
 def grade_step(
@@ -193,6 +195,17 @@ def step_name(spec: StepSpec) -> str:
             f"(no write waits over {WRITE_WAIT_MAX} s)"
         )
     return f"{spec.revision} {spec.does} while a long read holds users"
+
+
+# In the README's order, task by task. The app runs during every revision: its row is task 1's
+# (the expand it makes possible), whichever revision broke it.
+TASKS = [
+    (1, step_name(STEPS[0])),
+    (1, APP_NAME),
+    *((spec.task, step_name(spec)) for spec in STEPS[1:]),
+    (6, LINT_NAME),
+]
+NOT_CHAINED = f"Not run: the chain of revisions must be right first (task 1's {STEPS[0].revision})."
 
 
 def run_step(root: Path, dsn: str, app: App, spec: StepSpec) -> Outcome:
@@ -344,7 +357,3 @@ def hint_for(error: str) -> str:
     if "already exists" in error:
         return "\nA revision that gives up must leave nothing behind: keep it in one transaction."
     return ""
-
-
-def _as_dicts(results: list[Result]) -> list[dict]:
-    return [result.__dict__ for result in results]

@@ -173,6 +173,7 @@ def lint_result(
     lines = [
         f"{item.revision}, line {item.line} of its SQL: `{item.statement}`\n"
         f"    {item.rule}: {sentence(item.message)} {sentence(item.help)}".rstrip()
+        + in_alembic(item)
         for item in findings
     ]
     if lines:
@@ -182,6 +183,18 @@ def lint_result(
             f"({how_to_run}):",
         )
     return Result(6, LINT_NAME, not findings, "\n".join(lines))
+
+
+def in_alembic(item: Finding) -> str:
+    """What to write in the revision for a finding whose fix has an Alembic spelling."""
+    statement = " ".join(item.statement.upper().split())
+    index = statement.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
+    if item.rule == "prefer-robust-stmts" and index and "IF NOT EXISTS" not in statement:
+        return (
+            "\n    In Alembic: op.create_index(..., if_not_exists=True). A DROP INDEX IF EXISTS "
+            "just before does not count: squawk reads each statement on its own."
+        )
+    return ""
 
 
 def sentence(text: str | None) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from course_db import databases
 from course_db.checks.lesson06_histories import histories, task_of
 from course_db.checks.mutation import HistoryRun, broken_result, good_result, run_tests_against
+from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.isolation import scratch_dir
 from course_db.lessons import get_lesson
@@ -27,6 +28,8 @@ TASK_NAMES = {
     2: "Your stairway test catches an index that its downgrade leaves behind",
     3: "Your data test catches an upgrade and a downgrade that lose data",
 }
+GOOD = "Your tests pass on the good migration histories"
+TASKS = [(1, GOOD), *TASK_NAMES.items()]
 NOT_YET = "Not graded yet: first make your tests pass on the good history (the first result)."
 TEST_LIKE = re.compile(r"^\s*def test_|pytest_alembic\.tests", re.MULTILINE)
 
@@ -35,9 +38,7 @@ def grade(project: str, database_url: str) -> list[dict]:
     root = Path(project)
     missing = missing_tests(root)
     if missing:
-        first = Result(1, "Your tests pass on the good migration histories", False, missing)
-        later = [Result(task, name, False, NOT_YET) for task, name in TASK_NAMES.items()]
-        return [result.__dict__ for result in [first, *later]]
+        return complete(TASKS, [Result(1, GOOD, False, missing)], NOT_YET)
     server = get_server()
     lesson = get_lesson("06")
     template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
@@ -45,12 +46,12 @@ def grade(project: str, database_url: str) -> list[dict]:
         runs = run_tests_against(
             root / "tests", histories(Path(tmp)), server, template, RUN_TIMEOUT, lesson="06"
         )
-    return [result.__dict__ for result in results(runs)]
+    return complete(TASKS, results(runs))
 
 
 def results(runs: list[HistoryRun]) -> list[Result]:
     good = [run for run in runs if run.history.should_pass]
-    found = [good_result(1, good)]
+    found = [good_result(1, good, GOOD)]
     for task, name in TASK_NAMES.items():
         mine = [run for run in runs if not run.history.should_pass and task_of(run.history) == task]
         found.append(broken_result(task, good + mine, name))

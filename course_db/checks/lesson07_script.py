@@ -10,6 +10,7 @@ arrive unchanged only if `"$@"` is quoted.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -174,3 +175,61 @@ def start(
     if reaper is not None:
         reaper.watch(proc.pid)
     return Run(proc, log, started_file, time.monotonic(), (str(work), str(project)))
+
+
+# Reading the script: what it says, to name the real problem ---------------------------------
+def code_lines(text: str) -> list[str]:
+    """The script's lines without comments and blank lines (a plain `#` starts a comment)."""
+    lines = []
+    for line in text.splitlines():
+        code = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+        if code:
+            lines.append(code)
+    return lines
+
+
+def is_placeholder(text: str) -> bool:
+    """Still the starter's placeholder: its `# TODO:`, and none of the task's commands."""
+    code = code_lines(text)
+    return "TODO" in text and not any(re.search(r"\b(pg_isready|alembic|exec)\b", c) for c in code)
+
+
+NOT_WRITTEN = (
+    f"{SCRIPT} is not written yet: it is still the starter's placeholder (its `# TODO:`, then "
+    "`exit 1`). Write it as README task 1 says: stop when DB_HOST, DB_PORT or DB_USER is not set, "
+    "wait with pg_isready for at most DB_WAIT_TIMEOUT seconds, run `alembic upgrade head`, "
+    'then `exec "$@"`.'
+)
+NOT_WRITTEN_OTHERS = f"Not checked: {SCRIPT} is not written yet (see the first result)."
+
+ERREXIT = re.compile(r"\bset\s+(?:[-+]\w+\s+)*?(?:-[a-zA-Z]*e[a-zA-Z]*\b|-o\s+errexit\b)")
+
+
+def why_it_went_on(text: str) -> str:
+    """Why a script whose `alembic upgrade head` failed still started the app, from its lines."""
+    code = code_lines(text)
+    upgrades = [line for line in code if re.search(r"\balembic\b.*\bupgrade\b", line)]
+    errexit = any(ERREXIT.search(line) for line in code)
+    for line in upgrades:
+        if re.search(r"\|\|", line):
+            return (
+                f"`{line}`: the `||` part runs when alembic fails and succeeds in its place "
+                "(`|| true` swallows the failure), so nothing stops the script"
+                + (", not even `set -e`" if errexit else "")
+                + ". Remove it: a failed upgrade must end the script."
+            )
+        if re.search(r"(?<!\|)\|(?!\|)", line) and not any("pipefail" in c for c in code):
+            last = line.rsplit("|", 1)[1].split()
+            return (
+                f"`{line}`: a pipeline's exit status is its last command's"
+                + (f" (`{last[0]}`'s)" if last else "")
+                + ", not alembic's, so "
+                + ("`set -e` never sees the failure" if errexit else "the failure is lost")
+                + ". Add `set -o pipefail` (e.g. `set -euo pipefail` at the top)."
+            )
+    if not errexit:
+        return "Start the script with `set -e` (or `set -euo pipefail`): a failed command stops it."
+    return (
+        "Check how your script runs `alembic upgrade head`: its failure must stop the script "
+        "(`set -e` ignores a command tested by `if`, `!`, or a `&&`/`||` that is not last)."
+    )

@@ -20,6 +20,7 @@ import fastjsonschema
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from course_db.checks.tasklist import not_checked
 from course_db.grading import Result
 
 WORKFLOW = ".github/workflows/migrations.yml"
@@ -35,10 +36,18 @@ def schema_path() -> Path:
     return folder / "builtin_schemas" / "vendor" / "github-workflows.json"
 
 
+SCHEMA = f"{WORKFLOW} is a valid GitHub Actions workflow (GitHub's schema)"
+ACTIONLINT = "actionlint finds nothing in it"
+REQUIRED = "it tests the migrations on every pull request, against a PostgreSQL service"
+ROWS = [SCHEMA, ACTIONLINT, REQUIRED]  # task 2's rows, in order
+# Whatever installs the project: pip, pip3, python -m pip, uv pip, uv sync, poetry, pipenv, pdm.
+INSTALL = r"(?<![\w-])(pip[\d.]*|uv|poetry|pipenv|pdm)(?![\w-])[^\n]*?(?<![\w-])(install|sync)\b"
+
+
 def grade_workflow(root: Path) -> list[Result]:
     path = root / WORKFLOW
     if not path.is_file():
-        return [Result(TASK, f"{WORKFLOW} exists", False, f"There is no {WORKFLOW}: create it.")]
+        return _stopped(Result(TASK, SCHEMA, False, f"There is no {WORKFLOW}: create it."))
     try:
         doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
@@ -46,14 +55,19 @@ def grade_workflow(root: Path) -> list[Result]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         message = f"It is not valid YAML: {problem}{where}. Check the indentation there."
-        return [Result(TASK, f"{WORKFLOW} is valid YAML", False, message)]
+        return _stopped(Result(TASK, SCHEMA, False, message))
     results = [schema_result(doc), actionlint_result(root)]
     results.append(required_result(doc if isinstance(doc, dict) else {}))
     return results
 
 
+def _stopped(first: Result) -> list[Result]:
+    """Task 2's rows when the file cannot be read: the first says why, the others wait for it."""
+    return [first, *(Result(TASK, name, False, not_checked(first)) for name in ROWS[1:])]
+
+
 def schema_result(doc: Any) -> Result:
-    name = f"{WORKFLOW} is a valid GitHub Actions workflow (GitHub's schema)"
+    name = SCHEMA
     validate = fastjsonschema.compile(json.loads(schema_path().read_text(encoding="utf-8")))
     try:
         validate(doc)
@@ -68,7 +82,7 @@ def schema_result(doc: Any) -> Result:
 
 
 def actionlint_result(root: Path) -> Result:
-    name = "actionlint finds nothing in it"
+    name = ACTIONLINT
     binary = Path(sys.executable).parent / "actionlint"
     try:
         done = subprocess.run(
@@ -88,7 +102,7 @@ def actionlint_result(root: Path) -> Result:
 
 
 def required_result(doc: dict) -> Result:
-    name = "it tests the migrations on every pull request, against a PostgreSQL service"
+    name = REQUIRED
     missing = missing_parts(doc)
     if not missing:
         return Result(TASK, name, True)
@@ -121,7 +135,7 @@ def missing_parts(doc: dict) -> list[str]:
     if not any(use.startswith("actions/checkout@") for use in uses):
         missing.append("a step `uses: actions/checkout@...` (without it the job has no code)")
     order = {
-        "install": first(runs, r"\b(pip|uv)\b.*\b(install|sync)\b"),
+        "install": first(runs, INSTALL),
         "upgrade": first(runs, r"alembic\s+upgrade\s+head"),
         "check": first(runs, r"alembic\s+check\b"),
     }

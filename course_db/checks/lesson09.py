@@ -29,6 +29,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 
 from course_db.checks.lesson09_repair import Repair, run_repair
+from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.inprocess import alembic, describe_exception
 from course_db.inspection import checksum, connect, quote_ident, schema_snapshot, table_exists
@@ -38,6 +39,31 @@ MERGE, COUPONS = "0004_merge_heads", "0005_add_coupons"
 HAND_MADE = "coupons"
 MODEL_TABLES = ("users", "orders", HAND_MADE)
 KEPT_ROWS = {"users": "id, email, name", "orders": "*"}  # columns no repair may change
+HAND_MADE_ROWS = 40  # in the fixture's production copy
+
+MERGED = f"one head: {MERGE} merges {ANA} and {BEN}"
+METADATA = f"env.py's target_metadata has every model's table: {', '.join(MODEL_TABLES)}"
+NEW_DATABASE = (
+    f"{COUPONS} gives a new database the {HAND_MADE} table: upgrade head, check, downgrade"
+)
+RAN = "`bash repair.sh` runs to the end (exit code 0)"
+AT_HEAD = "after repair.sh, the database is at the head revision"
+UNTOUCHED = f"{HAND_MADE} and its {HAND_MADE_ROWS} rows are untouched (stamped, not re-created)"
+ROWS_KEPT = "users' and orders' rows are untouched"
+MATCH = "`alembic check` on the repaired database: the models and the database agree"
+TASKS = [
+    (1, MERGED),
+    (2, METADATA),
+    (3, NEW_DATABASE),
+    *((4, name) for name in (RAN, AT_HEAD, UNTOUCHED, ROWS_KEPT, MATCH)),
+]
+NOT_STARTED = (
+    "repair.sh runs no command yet (only its `# TODO:`). Write the alembic commands that repair "
+    f"the live database, one a line: run what never ran here (Ben's {BEN}, by upgrading to "
+    f"{MERGE}), then record the hand-made {HAND_MADE} as done with `alembic stamp {COUPONS}` "
+    "(README, task 4)."
+)
+NOT_STARTED_YET = "Not checked: repair.sh runs no command yet (see above)."
 
 
 def grade(project: str, database_url: str) -> list[dict]:
@@ -46,7 +72,7 @@ def grade(project: str, database_url: str) -> list[dict]:
     with connect(database_url) as conn:  # idle between reads (autocommit): it holds no lock
         conn.autocommit, conn.prepare_threshold = True, None  # the schema changes under it
         results = _grade(Path(project), conn)
-    return [result.__dict__ for result in sorted(results, key=lambda result: result.task)]
+    return complete(TASKS, results)
 
 
 def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:
@@ -55,7 +81,10 @@ def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:
     models = _metadata_result(root)
     repair = run_repair(root, os.environ["DATABASE_URL"])
     results = [graph, models, _ran(repair), _at_head(conn, heads, repair)]
-    results += [_untouched(conn, before[0]), _rows_kept(conn, before[1])]
+    if repair.found and not repair.started:  # nothing ran: "untouched" would be an empty pass
+        results += [Result(4, name, False, NOT_STARTED_YET) for name in (UNTOUCHED, ROWS_KEPT)]
+    else:
+        results += [_untouched(conn, before[0]), _rows_kept(conn, before[1])]
     results.append(_models_match(root))
     results.append(_new_database(root, conn, heads))
     return results
@@ -63,7 +92,7 @@ def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:
 
 # Task 1 -------------------------------------------------------------------------------------
 def _merge_result(root: Path) -> tuple[Result, tuple[str, ...]]:
-    name = f"one head: {MERGE} merges {ANA} and {BEN}"
+    name = MERGED
     try:
         script = ScriptDirectory.from_config(Config(str(root / "alembic.ini")))
         heads = tuple(script.get_heads())
@@ -96,10 +125,12 @@ def _revision_ids(script: ScriptDirectory) -> set[str]:
 
 # Task 4 -------------------------------------------------------------------------------------
 def _ran(repair: Repair) -> Result:
-    name = "`bash repair.sh` runs to the end (exit code 0)"
+    name = RAN
     if not repair.found:
         message = "There is no repair.sh in your project: create it next to alembic.ini (task 4)."
         return Result(4, name, False, message)
+    if not repair.started:
+        return Result(4, name, False, NOT_STARTED)
     if repair.ok:
         return Result(4, name, True)
     message = f"`bash repair.sh` exited with code {repair.returncode}. It printed:\n{repair.tail()}"
@@ -130,7 +161,7 @@ def _advice(output: str, script: str) -> str:
 
 
 def _at_head(conn: psycopg.Connection, heads: tuple[str, ...], repair: Repair) -> Result:
-    name = "after repair.sh, the database is at the head revision"
+    name = AT_HEAD
     version = _version(conn)
     if len(heads) != 1:
         message = "Not checked: the revisions need exactly one head first (task 1); the database "
@@ -159,7 +190,7 @@ def _hand_made(conn: psycopg.Connection) -> tuple[dict[str, str], str, int]:
 
 
 def _untouched(conn: psycopg.Connection, before: tuple[dict[str, str], str, int]) -> Result:
-    name = f"{HAND_MADE} and its {before[2]} rows are untouched (stamped, not re-created)"
+    name = UNTOUCHED
     shape, rows, count = _hand_made(conn)
     stamp = f"`alembic stamp {COUPONS}` records the table without touching it."
     if not shape:
@@ -191,7 +222,7 @@ def _kept_rows(conn: psycopg.Connection) -> dict[str, str]:
 
 
 def _rows_kept(conn: psycopg.Connection, before: dict[str, str]) -> Result:
-    name = "users' and orders' rows are untouched"
+    name = ROWS_KEPT
     try:
         now = _kept_rows(conn)
     except psycopg.Error as exc:  # a repair that dropped a column
@@ -203,7 +234,7 @@ def _rows_kept(conn: psycopg.Connection, before: dict[str, str]) -> Result:
 
 # Task 2 -------------------------------------------------------------------------------------
 def _metadata_result(root: Path) -> Result:
-    name = f"env.py's target_metadata has every model's table: {', '.join(MODEL_TABLES)}"
+    name = METADATA
     try:
         tables = _metadata_tables(root)
     except BaseException as exc:  # learner code: env.py or a model module that fails
@@ -246,7 +277,7 @@ def _metadata_tables(root: Path) -> set[str] | None:
 
 
 def _models_match(root: Path) -> Result:
-    name = "`alembic check` on the repaired database: the models and the database agree"
+    name = MATCH
     step = alembic(root, "check")
     if step.ok:
         return Result(4, name, True)
@@ -265,7 +296,7 @@ def _models_match(root: Path) -> Result:
 
 # Task 3 -------------------------------------------------------------------------------------
 def _new_database(root: Path, conn: psycopg.Connection, heads: tuple[str, ...]) -> Result:
-    name = f"{COUPONS} gives a new database the {HAND_MADE} table: upgrade head, check, downgrade"
+    name = NEW_DATABASE
     if len(heads) != 1:
         return Result(3, name, False, "Not checked: needs exactly one head first (task 1).")
     if heads[0] != COUPONS:

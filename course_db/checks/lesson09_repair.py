@@ -41,6 +41,13 @@ class Repair:
     def ok(self) -> bool:
         return self.found and self.returncode == 0
 
+    @property
+    def started(self) -> bool:
+        """Does the script run any command? The starter's has only `set -euo pipefail` and its
+        `# TODO:`."""
+        code = [line.split("#", 1)[0].strip() for line in self.script.splitlines()]
+        return any(line and not line.startswith("set ") for line in code)
+
     def tail(self) -> str:
         """The last lines the script printed, without Alembic's routine start-up lines."""
         lines, in_sql, in_traceback = [], False, False

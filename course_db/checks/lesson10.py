@@ -26,17 +26,17 @@ import psycopg
 from course_db import databases
 from course_db.checks import lesson10_tests
 from course_db.checks.lesson05 import chain_message, revision_chain
-from course_db.checks.lesson05_lint import lint_result, offline_sql, run_squawk
-from course_db.checks.lesson10_app import App, app_result
-from course_db.checks.lesson10_steps import STEPS, Step, fixture_rows, grade_steps
+from course_db.checks.lesson05_lint import LINT_NAME, lint_result, offline_sql, run_squawk
+from course_db.checks.lesson10_app import APP_NAME, App, app_result
+from course_db.checks.lesson10_steps import ROUND_TRIP, STEPS, Step, fixture_rows, grade_steps
 from course_db.checks.mutation_plugin import drop_stale
+from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic, describe_exception
 from course_db.server import Server, get_server
 
 SQUAWK = Path(__file__).with_name("squawk10.toml")
-CHAIN_NAME = "the three revisions of the README exist, each revising the one before"
 LEAD = 0.15  # each release runs this long before its revision (against the schema before it)
 TAIL = 0.15  # ...and this long after it, and until it ran a whole cycle on the new schema:
 CYCLE = 3  # read, insert, update (a busy machine must not let a release skip the new schema)
@@ -44,6 +44,17 @@ SETTLE_LIMIT = 3.0  # seconds at most for that cycle
 RETRIES = 3
 TESTS_WAIT = 40.0
 README_RUNS_SQUAWK = "the README shows how to run it yourself"
+# In the README's order, task by task; the releases' row is task 1's, whichever revision broke it.
+TASKS = [
+    (STEPS[0].task, STEPS[0].name),
+    (1, APP_NAME),
+    *((step.task, step.name) for step in STEPS[1:]),
+    (4, ROUND_TRIP),
+    (lesson10_tests.TASK, lesson10_tests.OWN_CHAIN),
+    (lesson10_tests.TASK, lesson10_tests.VARIANTS),
+    (6, LINT_NAME),
+]
+NOT_CHAINED = f"Not run: the chain of revisions must be right first (task 1's {STEPS[0].revision})."
 
 
 def grade(project: str, database_url: str) -> list[dict]:
@@ -54,9 +65,11 @@ def grade(project: str, database_url: str) -> list[dict]:
     try:
         chain = revision_chain(root)
     except BaseException as exc:  # a revision that does not even import
-        return _as_dicts([Result(1, CHAIN_NAME, False, describe_exception(exc, root))])
+        message = "Alembic cannot read your revisions:\n" + describe_exception(exc, root)
+        return complete(TASKS, [Result(1, TASKS[0][1], False, message)])
     if chain != wanted:
-        return _as_dicts([Result(1, CHAIN_NAME, False, chain_message(chain, wanted))])
+        message = chain_message(chain, wanted)
+        return complete(TASKS, [Result(1, TASKS[0][1], False, message)], NOT_CHAINED)
     scripts, sql_error = offline_sql(root)
     tests = lesson10_tests.start(root) if lesson10_tests.test_files(root) else None
     lint: dict[str, object] = {}
@@ -70,9 +83,9 @@ def grade(project: str, database_url: str) -> list[dict]:
         linter.join()
     results.append(lint_result(root, scripts, sql_error, lint, how_to_run=README_RUNS_SQUAWK))
     chain_works = all(result.passed for result in results if result.task <= 4)
-    results += tests.results(TESTS_WAIT, chain_works) if tests else [_no_tests()]
-    results.sort(key=lambda result: result.task)  # stable: the README's order, task by task
-    return _as_dicts(results)
+    own = tests.results(TESTS_WAIT, chain_works) if tests else [_no_tests()]
+    results += lesson10_tests.task_results(own, root)
+    return complete(TASKS, results)
 
 
 def _row_by_row(root: Path, database_url: str) -> list[Result]:
@@ -153,7 +166,3 @@ def _no_tests() -> Result:
 
 def _dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def _as_dicts(results: list[Result]) -> list[dict]:
-    return [result.__dict__ for result in results]

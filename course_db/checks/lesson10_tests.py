@@ -89,6 +89,36 @@ class Pending:
         os.waitpid(self.pid, 0)
 
 
+def task_results(found: list[Result], project: Path) -> list[Result]:
+    """Task 5's two rows. A test that fails everywhere "catches" every variant, so the variants
+    row passes only once the tests pass on the learner's own chain."""
+    own = next(result for result in found if result.name == OWN_CHAIN)
+    variants = next((result for result in found if result.name == VARIANTS), None)
+    if own.passed and variants is not None:
+        return [own, variants]
+    if not_written(project):
+        message = (
+            "The tests of task 5 are not written yet (tests/test_chain.py still has its "
+            "`# TODO:`). Write tests that fail when 0002_backfill leaves a display_name NULL, "
+            "when 0003_contract's downgrade loses phones, and when name or phone are gone "
+            "before 0003_contract (README, task 5)."
+        )
+    else:
+        message = (
+            "Not checked: your tests must pass on your own chain first (the result above); a "
+            "test that fails on every chain would catch every variant."
+        )
+    return [own, Result(TASK, VARIANTS, False, message)]
+
+
+def not_written(project: Path) -> bool:
+    """The starter's tests, still: a test file keeps task 5's `# TODO:` (or there is none)."""
+    files = test_files(project)
+    return not files or any(
+        "# TODO:" in path.read_text(encoding="utf-8", errors="replace") for path in files
+    )
+
+
 def own_chain_result(runs: list[HistoryRun], chain_works: bool) -> Result:
     """Lesson 06's wording, unless the learner's chain is broken: then failing tests are right."""
     result = good_result(TASK, runs, OWN_CHAIN)
