@@ -80,7 +80,7 @@ def alive(pid: int) -> bool:
 
 
 def dead_checks_folders(since: float) -> list[Path]:
-    """Scratch folders (`alembic-course-KIND-PID-XXXXXXXX`) made since `since`, their process gone."""
+    """Scratch folders (`alembic-course-KIND-PID-XXXXXXXX`) made since `since`, owner gone."""
     found = []
     for path in Path(tempfile.gettempdir()).glob("alembic-course-*"):
         named = re.fullmatch(r"alembic-course-\w+-([1-9]\d*)-\w{8}", path.name)
