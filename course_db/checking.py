@@ -10,18 +10,20 @@ database after answering (`Spares`), off the learner's clock.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
 import sqlalchemy.exc
 
 from course_db import databases, progress
+from course_db.checks.tasklist import Tasks, complete
 from course_db.copying import copy_project
 from course_db.errors import SetupError
 from course_db.grading import Report, Result
@@ -70,7 +72,7 @@ def run_check(
         databases.prune(server)  # what earlier checks that were killed left behind
         prune_scratch_dirs()
         outcome = grade_copy(lesson, folder, server, limit, spares or Spares())
-        report.results = results_of(outcome, limit, lesson.memory_limit_mb * 2**20)
+        report.results = results_of(outcome, replace(lesson, check_timeout=limit))
         if outcome.setup_error:
             report.error, report.tip = outcome.setup_error
         elif outcome.crash:
@@ -241,45 +243,48 @@ def resolve_project(lesson: Lesson, project: Path | str | None) -> Path:
     return folder
 
 
-def results_of(outcome: Outcome, timeout: float, limit_bytes: int = 2 * 2**30) -> list[Result]:
-    """Turn what the child returned into results; a timeout is the learner's to fix."""
-    if outcome.memory_exceeded:
-        return [
-            Result(
-                1,
-                "Your migrations stay within the memory limit",
-                False,
-                f"Your code used more than {memory_text(limit_bytes)} of memory (the course's "
-                "limit for one check) and was stopped. Look for a huge list, string or bytes "
-                "object, or for reading a whole table into Python at once."
-                + last_output(outcome.output),
-            )
-        ]
-    if outcome.timed_out:
-        return [
-            Result(
-                1,
-                "Your migrations finish in time",
-                False,
-                f"The check was stopped after {timeout:g} s (the course's limit). Look for an "
-                "endless loop, or a statement waiting for a lock, in the revision that was running."
-                + last_output(outcome.output),
-            )
-        ]
-    if outcome.died:
-        return [
-            Result(
-                1,
-                "Your migrations run to the end",
-                False,
-                f"The process running your migrations ended abruptly ({outcome.died}): "
-                "look for os._exit(), or code that crashes the interpreter."
-                + last_output(outcome.output),
-            )
-        ]
+def results_of(outcome: Outcome, lesson: Lesson) -> list[Result]:
+    """Turn what the child returned into results; a timeout is the learner's to fix.
+
+    A check stopped early still lists every task of the lesson: the first carries what happened,
+    the others say they were not checked (`checks.tasklist`).
+    """
+    stopped = stopped_message(outcome, lesson)
+    if stopped:
+        tasks = lesson_tasks(lesson)
+        first = Result(tasks[0][0], tasks[0][1], False, stopped + last_output(outcome.output))
+        why = f"Not checked: the check was stopped (task {first.task} says why)."
+        return [Result(**row) for row in complete(tasks, [first], why)]
     if not outcome.value:
         return []
     return [Result(**item) for item in outcome.value]
+
+
+def stopped_message(outcome: Outcome, lesson: Lesson) -> str:
+    """Why the check stopped before the grader answered, for the learner; '' if it did not."""
+    if outcome.memory_exceeded:
+        return (
+            f"Your code used more than {memory_text(lesson.memory_limit_mb * 2**20)} of memory "
+            "(the course's limit for one check) and was stopped. Look for a huge list, string "
+            "or bytes object, or for reading a whole table into Python at once."
+        )
+    if outcome.timed_out:
+        return (
+            f"The check was stopped after {lesson.check_timeout:g} s (the course's "
+            "limit). Look for an endless loop, or a statement waiting for a lock, in the "
+            "revision that was running."
+        )
+    if outcome.died:
+        return (
+            f"The process running your migrations ended abruptly ({outcome.died}): "
+            "look for os._exit(), or code that crashes the interpreter."
+        )
+    return ""
+
+
+def lesson_tasks(lesson: Lesson) -> Tasks:
+    """The lesson's task list, as its grader declares it (imported only when a check stopped)."""
+    return importlib.import_module(f"course_db.checks.lesson{lesson.number}").TASKS
 
 
 def memory_text(size: int) -> str:

@@ -20,6 +20,7 @@ from helpers import (
     tree_hash,
 )
 
+from course_db.checks import lesson01 as lesson01_grader
 from course_db.worker import WorkerClient
 
 Mutation = Callable[[Path], None]
@@ -244,6 +245,8 @@ def test_check_endless_loop_is_stopped_after_the_timeout(
     assert_learner_failure(report)
     message = report.failures()[0].message
     assert "The check was stopped after 3 s" in message
+    assert [(r.task, r.name) for r in report.results] == lesson01_grader.TASKS  # all still listed
+    assert all("Not checked" in r.message for r in report.results[1:])
     assert "Running upgrade  -> 0001_author_slugs" in message  # shows where it hung
     assert tree_hash(project) == before
     assert grade(project_copy("solutions")).passed
