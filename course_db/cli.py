@@ -115,7 +115,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         [lesson.number for lesson in all_lessons() if lesson.ready] if args.all else [args.lesson]
     )
     worst = 0
-    for number in numbers:
+    for done, number in enumerate(numbers):
+        if len(numbers) > 1:  # long work says where it is: `--all`, `course verify`
+            log.info(
+                "[%s] lesson %s (%d of %d)", bar(done, len(numbers)), number, done + 1, len(numbers)
+            )
         spares = Spares()
         report = run_check(number, args.project, args.timeout, spares)
         stream = sys.stderr if report.status == "error" else sys.stdout
@@ -126,6 +130,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         spares.tidy_in_background(report.lesson)
         worst = max(worst, report.exit_code)
     return worst
+
+
+def bar(done: int, total: int, width: int = 20) -> str:
+    """`#####...............`: how much of a long run is done."""
+    filled = round(width * done / total)
+    return "#" * filled + "." * (width - filled)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

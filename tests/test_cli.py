@@ -83,9 +83,17 @@ def test_cli_check_without_lesson_exits_2(capsys: pytest.CaptureFixture[str]) ->
     assert "TIP" in capsys.readouterr().err
 
 
-def test_cli_verify_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["verify"]) == 0
-    assert "Lesson 01: all" in capsys.readouterr().out
+def test_cli_verify_exits_0_and_shows_how_far_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    logger = logging.getLogger("course_db")
+    handlers = list(logger.handlers)
+    logger.handlers.clear()  # main() then logs to this test's captured stderr
+    try:
+        assert main(["verify"]) == 0
+    finally:
+        logger.handlers[:] = handlers
+    out, err = capsys.readouterr()
+    assert "Lesson 01: all" in out
+    assert "[##################..] lesson 10 (10 of 10)" in err
 
 
 def test_cli_hint_prints_hints(lesson01: Lesson, capsys: pytest.CaptureFixture[str]) -> None:
