@@ -1,0 +1,452 @@
+"""A workshop on one shared PostgreSQL: learner roles, the class's templates, progress, the end.
+
+The trust model (COURSE_DESIGN §8): the instructor's admin URL stays with the instructor. Each
+learner gets a LOGIN role of their own (`CREATEDB`, never superuser, a connection limit), a member
+of the class's NOLOGIN group role, and a join line with their own `COURSE_DATABASE_URL`. With it
+their course creates databases their role owns, closed to everyone else (`databases.clone`).
+
+Templates are built here once for the class, by the instructor, because the objects inside a clone
+keep the template's owner: built as the group role (`SET ROLE`), they are the learner's to migrate
+in every clone, while the template database itself stays the instructor's, so no learner can unmark
+or drop it (measured: `research/tooling.md`, "PostgreSQL roles for a shared server").
+
+Progress lives in the class's own database, `course_<class>_progress`: learners read their rows
+only (row-level security) and write only through `record_progress`, which keys the row by the
+session's role, so nobody can write, change or reset somebody else's row.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from course_db import roles
+from course_db.databases import MARKER, admin, comment_of, fixture_hash
+from course_db.errors import SetupError
+from course_db.lessons import all_lessons
+from course_db.paths import state_dir
+from course_db.server import Server
+
+DEFAULT_CONNECTION_LIMIT = 30  # lesson 05's workload and lesson 06's per-test databases at once
+
+
+@dataclass(frozen=True)
+class JoinLine:
+    """What one learner needs: their own `COURSE_DATABASE_URL`."""
+
+    name: str
+    url: str
+
+    def text(self) -> str:
+        return f"{self.name}\texport COURSE_DATABASE_URL={self.url}"
+
+
+def workshop_name() -> str:
+    return os.environ.get("COURSE_WORKSHOP", "").strip() or "class"
+
+
+def join_file(workshop: str) -> Path:
+    """`.course/workshop/<class>/join.txt`: the passwords, readable by the instructor only."""
+    folder = state_dir("workshop", roles.normalize(workshop))
+    folder.chmod(0o700)
+    return folder / "join.txt"
+
+
+def require_admin(server: Server) -> None:
+    """Workshop commands need the admin URL of an external server; say so plainly otherwise."""
+    if server.kind != "external":
+        raise SetupError(
+            "A workshop runs on a shared PostgreSQL server, not on the embedded one.",
+            tip="set COURSE_DATABASE_URL to the admin URL of the class's server, e.g. "
+            "postgresql+psycopg://postgres:PASSWORD@HOST:5432/postgres",
+        )
+    with admin(server) as conn:
+        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not (row and row[0]):
+        raise SetupError(
+            f"`course workshop` needs a superuser; COURSE_DATABASE_URL logs in as {server.user}.",
+            tip="use the server's admin URL (a learner's join line cannot run a workshop).",
+        )
+
+
+def init(
+    server: Server,
+    workshop: str,
+    names: list[str],
+    host: str | None = None,
+    connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+) -> list[JoinLine]:
+    """Create (or bring up to date) the class and the named learners; return every join line.
+
+    Safe to re-run: existing learners keep their passwords (read back from the join file),
+    templates are rebuilt only when a fixture changed, nothing is dropped.
+    """
+    require_admin(server)
+    group = roles.group_role(workshop)
+    wanted = roles.validate_names(names)
+    path = join_file(workshop)
+    known = read_join(path)
+    with admin(server) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (group,))  # two inits may race
+        ensure_group(conn, group)
+        for short in wanted:
+            role = roles.learner_role(group, short)
+            old = known.get(short)
+            password = ensure_learner(conn, group, role, old and password_of(old), connection_limit)
+            known[short] = JoinLine(short, learner_url(server, role, password, host))
+    ensure_progress(server, group)
+    ensure_templates(server, group)
+    write_join(path, known)
+    return [known[short] for short in wanted]
+
+
+def ensure_group(conn: psycopg.Connection, group: str) -> None:
+    row = conn.execute(
+        "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", (group,)
+    ).fetchone()
+    if row is None:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(group)))
+        conn.execute(
+            sql.SQL("COMMENT ON ROLE {} IS {}").format(
+                sql.Identifier(group), sql.Literal(roles.CLASS_COMMENT)
+            )
+        )
+    elif row[0] != roles.CLASS_COMMENT:
+        raise SetupError(
+            f"A role named {group} exists on this server and is not a course workshop's.",
+            tip="pick another workshop name with --workshop.",
+        )
+
+
+def ensure_learner(
+    conn: psycopg.Connection, group: str, role: str, password: str | None, limit: int
+) -> str:
+    """Create `role` in `group`, or re-assert its limits; return its password."""
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    if exists and not is_member(conn, group, role):
+        raise SetupError(
+            f"A role named {role} exists on this server and is not a learner of this workshop.",
+            tip="rename the learner in the list, or pick another workshop name with --workshop.",
+        )
+    password = password or secrets.token_urlsafe(18)
+    options = sql.SQL(
+        "LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT "
+        "CONNECTION LIMIT {} PASSWORD {}"
+    ).format(sql.Literal(limit), sql.Literal(password))
+    ident = sql.Identifier(role)
+    if exists:
+        conn.execute(sql.SQL("ALTER ROLE {} WITH ").format(ident) + options)
+    else:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} WITH ").format(ident)
+            + options
+            + sql.SQL(" IN ROLE {}").format(sql.Identifier(group))
+        )
+    return password
+
+
+def is_member(conn: psycopg.Connection, group: str, role: str) -> bool:
+    return bool(
+        conn.execute(
+            "SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+            "JOIN pg_roles r ON r.oid = m.member WHERE g.rolname = %s AND r.rolname = %s",
+            (group, role),
+        ).fetchone()
+    )
+
+
+def members(conn: psycopg.Connection, group: str) -> list[str]:
+    """The roles of the class (learners, and any throwaway grading roles), by name."""
+    rows = conn.execute(
+        "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles r ON r.oid = m.member WHERE g.rolname = %s ORDER BY r.rolname",
+        (group,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def learner_url(server: Server, role: str, password: str, host: str | None) -> str:
+    """The learner's `COURSE_DATABASE_URL`: the admin URL's server, the learner's role."""
+    where = host or f"{server.host}:{server.port or 5432}"
+    return f"postgresql+psycopg://{role}:{password}@{where}/{server.admin_db}"
+
+
+def password_of(line: JoinLine) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(line.url).password or "") or None
+
+
+def read_join(path: Path) -> dict[str, JoinLine]:
+    lines: dict[str, JoinLine] = {}
+    if path.exists():
+        for text in path.read_text().splitlines():
+            name, _, rest = text.partition("\t")
+            url = rest.removeprefix("export COURSE_DATABASE_URL=")
+            if name and url:
+                lines[name] = JoinLine(name, url)
+    return lines
+
+
+def write_join(path: Path, lines: dict[str, JoinLine]) -> None:
+    """Write the join lines with mode 600 from the start (never readable by others, even briefly)."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(line.text() + "\n" for line in sorted(lines.values(), key=_by_name))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def _by_name(line: JoinLine) -> str:
+    return line.name
+
+
+# --- the class's progress database -------------------------------------------------------------
+
+PROGRESS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS progress (
+    prefix text NOT NULL,
+    lesson text NOT NULL CHECK (lesson ~ '^[0-9]{{2}}$'),
+    status text NOT NULL CHECK (status IN ('passed', 'failed')),
+    passed_tasks integer NOT NULL,
+    total_tasks integer NOT NULL,
+    failing_task integer,
+    checks integer NOT NULL DEFAULT 1,
+    last_checked_at timestamptz NOT NULL DEFAULT now(),
+    first_passed_at timestamptz,
+    PRIMARY KEY (prefix, lesson)
+);
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO {group};
+REVOKE ALL ON progress FROM PUBLIC;
+GRANT SELECT ON progress TO {group};
+ALTER TABLE progress ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS own_rows ON progress;
+CREATE POLICY own_rows ON progress FOR SELECT TO {group} USING (prefix = current_user);
+CREATE OR REPLACE FUNCTION record_progress(
+    p_lesson text, p_status text, p_passed integer, p_total integer, p_failing integer
+) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO public.progress AS p (prefix, lesson, status, passed_tasks, total_tasks,
+                                      failing_task, first_passed_at)
+    VALUES (session_user, p_lesson, p_status, p_passed, p_total, p_failing,
+            CASE WHEN p_status = 'passed' THEN now() END)
+    ON CONFLICT (prefix, lesson) DO UPDATE SET
+        status = excluded.status,
+        passed_tasks = excluded.passed_tasks,
+        total_tasks = excluded.total_tasks,
+        failing_task = excluded.failing_task,
+        checks = p.checks + 1,
+        last_checked_at = now(),
+        first_passed_at = coalesce(p.first_passed_at, excluded.first_passed_at)
+$$;
+REVOKE ALL ON FUNCTION record_progress(text, text, integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION record_progress(text, text, integer, integer, integer) TO {group};
+"""
+
+
+def ensure_progress(server: Server, group: str) -> None:
+    """The class's progress database: rows readable by their learner, written by a function."""
+    name = roles.progress_db(group)
+    ident = sql.Identifier(name)
+    with admin(server) as conn:
+        comment = comment_of(conn, name)
+        if comment is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+            conn.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    ident, sql.Literal(f"{MARKER} prefix={group} progress")
+                )
+            )
+        elif not comment.startswith(f"{MARKER} prefix={group} "):
+            raise SetupError(
+                f"A database named {name} exists and is not this workshop's.",
+                tip="pick another workshop name with --workshop.",
+            )
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(group))
+        )
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(PROGRESS_SCHEMA.format(group=sql.Identifier(group).as_string(conn)))  # type: ignore[arg-type]
+
+
+# --- the class's templates ---------------------------------------------------------------------
+
+
+def template_sources() -> list[tuple[str, Path]]:
+    """(key, fixture) of every template a lesson's course can ask for: each lesson, each extra."""
+    found: list[tuple[str, Path]] = []
+    for lesson in all_lessons():
+        if lesson.ready:
+            found.append((lesson.number, lesson.fixture_path))
+            found.extend((extra.key, extra.fixture_path) for extra in lesson.extras)
+    return found
+
+
+def ensure_templates(server: Server, group: str) -> list[str]:
+    """Build the class's templates that are missing or stale; return the names it built."""
+    return [
+        name
+        for key, fixture in template_sources()
+        if (name := build_template(server, group, key, fixture))
+    ]
+
+
+def class_marker(group: str, fixture: Path) -> str:
+    return f"{MARKER} prefix={group} fixture={fixture_hash(fixture)}"
+
+
+def build_template(server: Server, group: str, key: str, fixture: Path) -> str | None:
+    """Build `course_<class>_<key>_template`, its objects owned by the group; None if up to date."""
+    name, wanted = roles.class_template(group, key), class_marker(group, fixture)
+    ident = sql.Identifier(name)
+    with admin(server) as conn:
+        if comment_of(conn, name) == wanted:
+            return None
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
+        if comment_of(conn, name) == wanted:
+            return None
+        drop_class_database(conn, group, name)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                ident, sql.Literal(f"{MARKER} prefix={group} building")
+            )
+        )
+        group_ident = sql.Identifier(group)
+        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:  # type: ignore[arg-type]
+            # The group owns `public` while the fixture runs (some fixtures comment on it), then
+            # gives it back to pg_database_owner: in a clone, that is the learner.
+            build.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(group_ident))
+            build.execute(sql.SQL("SET ROLE {}").format(group_ident))
+            build.execute(fixture.read_text())  # type: ignore[arg-type]
+            build.execute("RESET ROLE")
+            build.execute("ALTER SCHEMA public OWNER TO pg_database_owner")
+            build.execute("VACUUM ANALYZE")
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true").format(ident)
+        )
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(wanted)))
+    return name
+
+
+def drop_class_database(conn: psycopg.Connection, group: str, name: str) -> bool:
+    """Drop a database the class's `init` made (template or progress); False if there is none."""
+    comment = comment_of(conn, name)
+    if comment is None:
+        return False
+    if not comment.startswith(f"{MARKER} prefix={group} "):
+        raise SetupError(f"A database named {name} exists and is not this workshop's.")
+    ident = sql.Identifier(name)
+    conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+    return True
+
+
+# --- the end of a workshop ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ending:
+    roles: list[str]
+    databases: list[str]
+    csv: Path | None
+
+
+def plan_end(server: Server, workshop: str) -> Ending:
+    """What `end` would drop: every role of the class and every database they or the class own."""
+    require_admin(server)
+    group = roles.group_role(workshop)
+    with admin(server) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (group,)).fetchone()
+        if not exists:
+            raise SetupError(
+                f"There is no workshop '{workshop}' on this server (no role {group}).",
+                tip="name it with --workshop (or COURSE_WORKSHOP), as at `workshop init`.",
+            )
+        learners = members(conn, group)
+        rows = conn.execute(
+            """
+            SELECT datname FROM pg_database d
+            WHERE pg_get_userbyid(datdba) = ANY(%s)
+               OR (datname LIKE %s AND shobj_description(oid, 'pg_database') LIKE %s)
+            ORDER BY datname
+            """,
+            (learners, group + "\\_%", f"{MARKER} prefix={group} %"),
+        ).fetchall()
+    return Ending(learners, [row[0] for row in rows], None)
+
+
+def end(server: Server, workshop: str) -> Ending:
+    """Save the class's progress as CSV, then drop every role and database of the workshop."""
+    plan = plan_end(server, workshop)
+    group = roles.group_role(workshop)
+    saved = export_csv(server, workshop)
+    with admin(server) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY(%s)",
+            (plan.roles,),
+        )
+        for name in plan.databases:
+            ident = sql.Identifier(name)
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        for role in [*plan.roles, group]:
+            ident = sql.Identifier(role)
+            try:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(ident))
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(ident))
+            except psycopg.errors.DependentObjectsStillExist as exc:
+                raise SetupError(
+                    f"The role {role} still owns objects elsewhere: {exc.diag.message_detail}",
+                    tip=f"drop them (or `REASSIGN OWNED BY {role} TO postgres`), then run "
+                    "`course workshop end` again.",
+                ) from None
+    join_file(workshop).unlink(missing_ok=True)
+    return Ending(plan.roles, plan.databases, saved)
+
+
+CSV_COLUMNS = (
+    "learner",
+    "lesson",
+    "status",
+    "passed_tasks",
+    "total_tasks",
+    "failing_task",
+    "checks",
+    "last_checked_at",
+    "first_passed_at",
+)
+
+
+def progress_rows(server: Server, group: str) -> list[tuple]:
+    """Every progress row of the class (the instructor reads them all), learner name first."""
+    name = roles.progress_db(group)
+    with admin(server) as conn:
+        if comment_of(conn, name) is None:
+            return []
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
+        rows = conn.execute(
+            "SELECT prefix, lesson, status, passed_tasks, total_tasks, failing_task, checks, "
+            "last_checked_at, first_passed_at FROM progress ORDER BY prefix, lesson"
+        ).fetchall()
+    return [(row[0].removeprefix(group + "_"), *row[1:]) for row in rows]
+
+
+def export_csv(server: Server, workshop: str) -> Path:
+    """`.course/workshop/<class>/progress-<time>.csv`: the class's progress, kept after `end`."""
+    rows = progress_rows(server, roles.group_role(workshop))
+    path = join_file(workshop).parent / f"progress-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+    return path
