@@ -400,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
         "e.g. `course db url 08 analytics`",
     )
     db.set_defaults(func=cmd_db)
+
+    from course_db.workshop_cli import add_parser as add_workshop_parser
+
+    add_workshop_parser(sub)
     return parser
 
 
