@@ -1,9 +1,10 @@
 """Grade one lesson's exercise: the single path behind `check()`, `course check` and the tests.
 
-A check never trusts the learner's database and never writes to the learner's folder: it copies
-the project to a temporary folder, clones a fresh database from the lesson's template, runs the
-lesson's grader on both in an isolated child (`isolation.py`), then drops the database. A warm
-worker clones the next check's database after answering (`Spares`), off the learner's clock.
+A check never trusts the learner's database and never writes to the learner's folder: it clones a
+fresh database from the lesson's template, then, in isolated processes (`isolation.py`), copies
+the project to a scratch folder (`copying.py`) and runs the lesson's grader on both. However the
+check ends, its guardian drops the database and the folder. A warm worker clones the next check's
+database after answering (`Spares`), off the learner's clock.
 """
 
 from __future__ import annotations
@@ -11,26 +12,36 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import sqlalchemy.exc
 
 from course_db import databases, progress
+from course_db.copying import copy_project
 from course_db.errors import SetupError
 from course_db.grading import Report, Result
-from course_db.isolation import Job, Outcome, run_isolated
+from course_db.isolation import (
+    Job,
+    Limits,
+    Outcome,
+    call,
+    prune_scratch_dirs,
+    run_isolated,
+    scratch_dir,
+    settle,
+)
 from course_db.lessons import Lesson, get_lesson, source
 from course_db.paths import ROOT
 from course_db.server import Server, get_server
 
 _counter = itertools.count(1)
 OUTPUT_TAIL_LINES = 15
+MAX_TIMEOUT = 600.0  # seconds: what `--timeout` may ask; `databases.STALE_CHECK` is longer
 
 
 def run_check(
@@ -44,35 +55,25 @@ def run_check(
     Only a check of the learner's own exercise counts as their progress: not a graded copy
     (`--project`, the tests), not the solutions (`course verify`, CI).
 
-    With `spares` (a warm worker's), the check takes a database cloned ahead of time and leaves
-    the dropping to `Spares.tidy`, after the answer; without, it clones and drops in line.
+    With `spares` (a warm worker's), the check takes a database cloned ahead of time; the check's
+    guardian drops it after answering, and `Spares.tidy` prepares the next one. Without, the
+    check also waits for that clean-up before returning.
     """
     started = time.perf_counter()
     report = Report(lesson=str(number))
     try:
         lesson = get_lesson(number)
         report.lesson = lesson.number
+        limit = check_timeout(timeout, lesson)
         folder = resolve_project(lesson, project)
         server = get_server()
-        taker = spares or Spares()
-        name, url = taker.take(server, lesson)
-        names, extra_env = [name], {}
-        try:
-            for extra in lesson.extras:  # lesson 08's analytics database, say
-                extra_name, extra_url = taker.take_database(server, extra.key, extra.fixture_path)
-                names.append(extra_name)
-                extra_env[extra.env_var] = extra_url
-            if extra_env:
-                extra_env["MAIN_DATABASE_URL"] = url
-            outcome = grade_copy(lesson, folder, url, timeout or lesson.check_timeout, extra_env)
-        finally:
-            if spares is None:
-                for used in names:
-                    databases.drop_database(server, used)
-            else:
-                spares.used.extend(names)
-        report.results = results_of(outcome, timeout or lesson.check_timeout)
-        if outcome.crash:
+        databases.prune(server)  # what earlier checks that were killed left behind
+        prune_scratch_dirs()
+        outcome = grade_copy(lesson, folder, server, limit, spares or Spares())
+        report.results = results_of(outcome, limit, lesson.memory_limit_mb * 2**20)
+        if outcome.setup_error:
+            report.error, report.tip = outcome.setup_error
+        elif outcome.crash:
             report.error = "The checker itself failed: a course bug or a database problem."
             report.tip = "run the check again with --verbose and report what it prints."
             report.detail = outcome.crash
@@ -80,39 +81,93 @@ def run_check(
             progress.record(server, report)
     except SetupError as exc:
         report.error, report.tip = exc.message, exc.tip
+    except psycopg.Error as exc:  # the server went away mid-check (`course db stop`, a restart)
+        report.error = f"The database server stopped answering during the check: {first_line(exc)}"
+        report.tip = "run the check again (the course restarts its own server by itself)."
+    finally:
+        if spares is None:
+            settle()
     report.duration = time.perf_counter() - started
     return report
 
 
+def check_timeout(timeout: float | None, lesson: Lesson) -> float:
+    """The check's limit in seconds: `timeout` when given, else the lesson's."""
+    if timeout is None:
+        return lesson.check_timeout
+    if not (0 < timeout <= MAX_TIMEOUT):  # False for nan too
+        raise SetupError(
+            f"A time limit of {timeout} s is not possible.",
+            tip=f"give --timeout a number of seconds above 0 and at most {MAX_TIMEOUT:.0f}, or "
+            f"leave it out to use the lesson's ({lesson.check_timeout:.0f} s).",
+        )
+    return timeout
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def grade_copy(
-    lesson: Lesson,
-    folder: Path,
-    url: str,
-    timeout: float,
-    extra_env: dict[str, str] | None = None,
+    lesson: Lesson, folder: Path, server: Server, timeout: float, spares: Spares
 ) -> Outcome:
     """Run the lesson's grader on a throwaway copy of `folder` (the learner's stays untouched).
 
-    A lesson with extra databases gets their URLs as the grader's `extra_env` argument
+    The databases are taken here; the check's guardian drops them however the check ends. A
+    lesson with extra databases gets their URLs as the grader's `extra_env` argument
     (`MAIN_DATABASE_URL`, `ANALYTICS_DATABASE_URL`, ...); the others' graders never see it.
     """
-    with tempfile.TemporaryDirectory(prefix=f"course-check-{lesson.number}-") as tmp:
+    name, url = spares.take(server, lesson)
+    names, extra_env = [name], {}
+    for extra in lesson.extras:  # lesson 08's analytics database, say
+        extra_name, extra_url = spares.take_database(server, extra.key, extra.fixture_path)
+        names.append(extra_name)
+        extra_env[extra.env_var] = extra_url
+    if extra_env:
+        extra_env["MAIN_DATABASE_URL"] = url
+    spares.used.extend(names)  # dropped again by `tidy` if the guardian could not
+    kwargs: dict[str, object] = {
+        "lesson": lesson.number,
+        "folder": str(folder),
+        "database_url": url,
+        "copy_limit": lesson.copy_limit_mb * 2**20,
+    }
+    if extra_env:
+        kwargs["extra_env"] = extra_env
+    limits = Limits(timeout=timeout, memory=lesson.memory_limit_mb * 2**20)
+
+    def drop_databases() -> None:
+        with contextlib.suppress(SetupError, psycopg.Error):
+            for used in names:
+                databases.drop_database(server, used)
+
+    return run_isolated(Job(__name__, "grade_in_copy", kwargs), limits, drop_databases)
+
+
+def grade_in_copy(
+    lesson: str,
+    folder: str,
+    database_url: str,
+    copy_limit: int,
+    extra_env: dict[str, str] | None = None,
+) -> list[dict]:
+    """In the check's grader: copy the project (guarded, inside the time limit), then grade it."""
+    with scratch_dir("check") as tmp:
         copy = Path(tmp) / "project"
-        shutil.copytree(folder, copy, ignore=ignore_in_copy)
-        kwargs: dict[str, object] = {"project": str(copy), "database_url": url}
+        copy_project(Path(folder), copy, copy_limit)
+        kwargs: dict[str, object] = {"project": str(copy), "database_url": database_url}
         if extra_env:
             kwargs["extra_env"] = extra_env
-        job = Job(f"course_db.checks.lesson{lesson.number}", "grade", kwargs)
-        return run_isolated(job, timeout)
-
-
-KEPT_DOT_FOLDERS = (".github",)  # lesson 07 grades .github/workflows/migrations.yml
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-
-
-def ignore_in_copy(folder: str, names: list[str]) -> set[str]:
-    """Leave bytecode and dot-files (.venv, .git) out of a check's copy, except KEPT_DOT_FOLDERS."""
-    return {name for name in _IGNORED(folder, names) if name not in KEPT_DOT_FOLDERS}
+        try:
+            return call(Job(f"course_db.checks.lesson{lesson}", "grade", kwargs))
+        except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+            # The learner's own steps report their errors as results; this is the grader's own
+            # connection, lost: the server stopped or restarted mid-check.
+            raise SetupError(
+                f"The database server stopped answering during the check: {first_line(exc)}",
+                tip="run the check again (the course restarts its own server by itself).",
+            ) from None
 
 
 @dataclass
@@ -136,11 +191,13 @@ class Spares:
         database's key such as `08_analytics`)."""
         template = databases.ensure_template(server, key, fixture)
         name = databases.db_name(key, f"check_{os.getpid()}_{next(_counter)}")
-        url = databases.take_spare(server, key, fixture, name)
-        return name, url or databases.clone(server, template, name)
+        comment = databases.check_marker()
+        url = databases.take_spare(server, key, fixture, name, comment)
+        return name, url or databases.clone(server, template, name, comment)
 
     def tidy(self, lesson_number: str) -> None:
-        """After an answer: drop the used databases and prepare a spare for the next check."""
+        """After an answer: make sure the used databases are gone, prepare the next spare."""
+        settle()  # the check's guardian drops them; wait for it
         # The next check reports any problem, with a TIP; a clean-up must never end the worker.
         with contextlib.suppress(SetupError, psycopg.Error):
             server = get_server()
@@ -164,32 +221,47 @@ class Spares:
 
 
 def resolve_project(lesson: Lesson, project: Path | str | None) -> Path:
+    """The folder to grade; the advice differs for `--project` (someone else's folder)."""
     folder = Path(project).expanduser().resolve() if project else lesson.exercise_dir
     shown = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+    restore = (
+        f"`uv run course reset {lesson.number} --files` restores the starter files "
+        "(keeping a backup of yours)."
+    )
+    given = "give --project the folder that holds the project's alembic.ini."
+    if folder.is_file():
+        raise SetupError(f"{shown} is a file, not a project folder.", tip=given)
     if not folder.is_dir():
-        raise SetupError(
-            f"There is no folder {shown}.",
-            tip=f"`uv run course reset {lesson.number} --files` restores the exercise, "
-            "or pass --project with the folder that holds alembic.ini.",
-        )
+        raise SetupError(f"There is no folder {shown}.", tip=given if project else restore)
     if not (folder / "alembic.ini").is_file():
         raise SetupError(
             f"{shown} has no alembic.ini, so it is not an Alembic project.",
-            tip=f"`uv run course reset {lesson.number} --files` restores the starter files "
-            "(keeping a backup of yours).",
+            tip=given if project else restore,
         )
     return folder
 
 
-def results_of(outcome: Outcome, timeout: float) -> list[Result]:
+def results_of(outcome: Outcome, timeout: float, limit_bytes: int = 2 * 2**30) -> list[Result]:
     """Turn what the child returned into results; a timeout is the learner's to fix."""
+    if outcome.memory_exceeded:
+        return [
+            Result(
+                1,
+                "Your migrations stay within the memory limit",
+                False,
+                f"Your code used more than {memory_text(limit_bytes)} of memory (the course's "
+                "limit for one check) and was stopped. Look for a huge list, string or bytes "
+                "object, or for reading a whole table into Python at once."
+                + last_output(outcome.output),
+            )
+        ]
     if outcome.timed_out:
         return [
             Result(
                 1,
                 "Your migrations finish in time",
                 False,
-                f"The check was stopped after {timeout:.0f} s (the course's limit). Look for an "
+                f"The check was stopped after {timeout:g} s (the course's limit). Look for an "
                 "endless loop, or a statement waiting for a lock, in the revision that was running."
                 + last_output(outcome.output),
             )
@@ -208,6 +280,11 @@ def results_of(outcome: Outcome, timeout: float) -> list[Result]:
     if not outcome.value:
         return []
     return [Result(**item) for item in outcome.value]
+
+
+def memory_text(size: int) -> str:
+    """`2 GiB`, `512 MiB`: a memory limit as the learner reads it."""
+    return f"{size / 2**30:g} GiB" if size >= 2**30 else f"{size / 2**20:g} MiB"
 
 
 def last_output(output: str) -> str:

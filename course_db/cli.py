@@ -6,16 +6,21 @@ Exit codes: 0 done (or passed), 1 the learner's work fails a check, 2 a setup pr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import math
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from course_db.errors import SetupError
+from course_db.isolation import IN_CHECK, prune_scratch_dirs
 from course_db.paths import ROOT, state_dir
 
 log = logging.getLogger("course_db")
@@ -90,6 +95,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Grade an exercise (exit 0 passed, 1 not yet, 2 setup problem)."""
     from course_db.checking import Spares, run_check
+    from course_db.isolation import settle
     from course_db.lessons import all_lessons
 
     if not args.all and not args.lesson:
@@ -105,6 +111,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(report.as_text(), file=stream, flush=True)
         if args.verbose:
             print(report.detail + f"({report.duration:.2f} s)")
+        settle()  # the check's guardian drops its databases: milliseconds, after the answer
         spares.tidy_in_background(report.lesson)
         worst = max(worst, report.exit_code)
     return worst
@@ -124,10 +131,10 @@ def cmd_alembic(args: argparse.Namespace) -> int:
     from course_db.lessons import get_lesson
     from course_db.server import get_server
 
+    timeout, alembic_args = own_options(args.timeout, args.alembic_args)
     lesson = get_lesson(args.lesson)
     url = exercise_database(lesson)
     extra_env = databases.extra_env(get_server(), lesson, "exercise")  # lesson 08's two URLs
-    alembic_args = args.alembic_args[1:] if args.alembic_args[:1] == ["--"] else args.alembic_args
     # Offline SQL goes to stdout and Alembic's log lines to stderr, as with the plain CLI, so
     # `course alembic NN -- upgrade head --sql > migration.sql` writes only SQL to the file.
     offline = "--sql" in alembic_args
@@ -135,16 +142,44 @@ def cmd_alembic(args: argparse.Namespace) -> int:
         lesson.exercise_dir,
         alembic_args,
         url,
-        timeout=args.timeout,
+        timeout=timeout,
         extra_env=extra_env,
         separate_stderr=offline,
     )
     sys.stdout.write(result.output)
     sys.stderr.write(result.errors)
     if result.timed_out:
-        print(f"course: alembic was stopped after {args.timeout:.0f} s.", file=sys.stderr)
+        print(f"course: alembic was stopped after {timeout:g} s.", file=sys.stderr)
         return 1
     return result.returncode
+
+
+def own_options(timeout: float, rest: list[str]) -> tuple[float, list[str]]:
+    """The course's `--timeout` from what follows the lesson, up to `--`; the rest is Alembic's.
+
+    `course alembic 01 --timeout 5 -- current` must not hand `--timeout 5` to Alembic.
+    """
+    rest = list(rest)
+    while rest and (rest[0] == "--timeout" or rest[0].startswith("--timeout=")):
+        option = rest.pop(0)
+        value = option.partition("=")[2] if "=" in option else (rest.pop(0) if rest else "")
+        timeout = seconds(value)
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    return timeout, rest
+
+
+def seconds(text: str) -> float:
+    """A time limit from the command line: a number of seconds above 0 and at most 600."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value <= 600):  # False for nan and inf too
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time limit: give a number of seconds above 0 and at most 600"
+        )
+    return value
 
 
 def exercise_database(lesson) -> str:
@@ -227,12 +262,20 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def restore_starter(lesson) -> Path:
-    """Back the exercise folder up under .course/backups, then check the starter out of git."""
+    """Back the exercise folder up under .course/backups, then check the starter out of git.
+
+    Two resets at once take turns (a lock in .course/), and each keeps its own backup.
+    """
+    with state_lock("reset"):
+        return _restore_starter(lesson)
+
+
+def _restore_starter(lesson) -> Path:
     folder = lesson.starter_dir
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup = state_dir("backups") / f"{lesson.slug}-{stamp}"
+    backup = Path(tempfile.mkdtemp(prefix=f"{lesson.slug}-{stamp}-", dir=state_dir("backups")))
     if folder.exists():
-        shutil.copytree(folder, backup)
+        shutil.copytree(folder, backup, symlinks=True, dirs_exist_ok=True)
     ref = next(
         (
             ref
@@ -256,6 +299,22 @@ def restore_starter(lesson) -> Path:
     return backup.relative_to(ROOT)
 
 
+@contextlib.contextmanager
+def state_lock(name: str) -> Iterator[None]:
+    """An exclusive lock between processes of this checkout (`.course/NAME.lock`)."""
+    with open(state_dir() / f"{name}.lock", "w") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock; the course supports it through WSL
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _git_ok(*args: str) -> bool:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True).returncode == 0
 
@@ -273,10 +332,14 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 0
     server = servers.get_server()
     if args.action == "status":
-        print(f"Server:    {server.describe()}")
-        print(f"Prefix:    {databases.prefix()}")
-        names = databases.course_databases(server)
-        print("Databases: " + (", ".join(names) if names else "none yet"))
+        return db_status(server)
+    if args.action == "prune":
+        dropped = databases.prune(server)
+        folders = prune_scratch_dirs()
+        print(
+            f"Removed {len(dropped)} check database(s) ({size_text(sum(d.size for d in dropped))}) "
+            f"and {len(folders)} scratch folder(s) that ended checks left behind."
+        )
         return 0
     if args.lesson:
         from course_db.lessons import get_lesson
@@ -291,7 +354,38 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(url)
         return 0
     psql = shutil.which("psql") or _bundled_psql()
-    return subprocess.call([psql, url.replace("postgresql+psycopg://", "postgresql://", 1)])
+    # The password goes in the environment: on psql's command line, `ps` would show it.
+    env = {**os.environ, **({"PGPASSWORD": server.password} if server.password else {})}
+    shown = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    if server.password:
+        shown = shown.replace(":" + quote(server.password, safe="") + "@", "@", 1)
+    return subprocess.call([psql, shown], env=env)
+
+
+def db_status(server) -> int:
+    """`course db status`: the server, the prefix, every database with its size, and leftovers."""
+    from course_db import databases
+    from course_db.isolation import leftover_scratch_dirs
+
+    print(f"Server:    {server.describe()}")
+    print(f"Prefix:    {databases.prefix()}")
+    found = databases.inventory(server)
+    if not found:
+        print("Databases: none yet")
+    else:
+        total = sum(info.size for info in found)
+        print(f"Databases: {len(found)}, {size_text(total)} in all")
+        for info in found:
+            note = "  (left by an ended check: `course db prune`)" if info.leftover else ""
+            print(f"  {info.name:<48} {size_text(info.size):>8}{note}")
+    folders = leftover_scratch_dirs()
+    if folders:
+        print(f"Scratch folders left by ended checks: {len(folders)} (`course db prune`)")
+    return 0
+
+
+def size_text(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
 
 
 def lesson_database_url(server, lesson, name: str) -> str:
@@ -340,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--all", action="store_true", help="check every ready lesson")
     check.add_argument("--project", help="grade the Alembic project in this folder instead")
     check.add_argument(
-        "--timeout", type=float, help="time limit in seconds (default: the lesson's)"
+        "--timeout", type=seconds, help="time limit in seconds (default: the lesson's)"
     )
     check.add_argument(
         "--verbose",
@@ -351,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     verify = sub.add_parser("verify", help=cmd_verify.__doc__, description=cmd_verify.__doc__)
-    verify.add_argument("--timeout", type=float, help="time limit per lesson in seconds")
+    verify.add_argument("--timeout", type=seconds, help="time limit per lesson in seconds")
     verify.set_defaults(func=cmd_verify)
 
     alembic = sub.add_parser(
@@ -361,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         usage="course alembic [--timeout SECONDS] NN -- ALEMBIC_ARGS",
     )
     alembic.add_argument("lesson", help="lesson number, e.g. 01")
-    alembic.add_argument("--timeout", type=float, default=120.0, help="time limit in seconds")
+    alembic.add_argument("--timeout", type=seconds, default=120.0, help="time limit in seconds")
     alembic.add_argument("alembic_args", nargs=argparse.REMAINDER, help="arguments for alembic")
     alembic.set_defaults(func=cmd_alembic)
 
@@ -388,9 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help=cmd_db.__doc__, description=cmd_db.__doc__)
     db.add_argument(
         "action",
-        choices=["url", "psql", "status", "stop"],
-        help="url: print a URL; psql: open psql; status: what runs where; stop: stop "
-        "the embedded server",
+        choices=["url", "psql", "status", "prune", "stop"],
+        help="url: print a URL; psql: open psql; status: what runs where, databases and sizes; "
+        "prune: remove what ended checks left behind; stop: stop the embedded server",
     )
     db.add_argument("lesson", nargs="?", help="for url/psql: a lesson's exercise database")
     db.add_argument(
@@ -408,6 +502,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if os.environ.get(IN_CHECK):
+        print(
+            "ERROR The course's commands do not run inside a check: a check grades a copy of "
+            "your project on its own database, and must not touch your exercise.",
+            file=sys.stderr,
+        )
+        print(
+            "TIP   in scripts a check runs (entrypoint.sh, repair.sh), call alembic itself.",
+            file=sys.stderr,
+        )
+        return 2
     args = build_parser().parse_args(argv)
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -424,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"TIP   {exc.tip}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("\ncourse: interrupted; nothing was left running.", file=sys.stderr)
         return 130
 
 

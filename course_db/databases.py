@@ -17,9 +17,11 @@ import hashlib
 import os
 import re
 import secrets
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,12 +30,14 @@ from psycopg import sql
 
 from course_db.errors import SetupError
 from course_db.paths import STATE, state_dir
+from course_db.processes import pid_alive
 from course_db.server import Server
 
 if TYPE_CHECKING:
     from course_db.lessons import Lesson
 
 MARKER = "alembic-course"
+NAME_ROOM = 30  # of PostgreSQL's 63 bytes, the prefix's share; roles take the rest
 FIXTURE_FORMAT = "1"  # bump to rebuild every template when the build procedure changes
 
 
@@ -49,25 +53,41 @@ def prefix() -> str:
         return learner.role
     override = os.environ.get("COURSE_DB_PREFIX", "").strip()
     if override:
-        return _identifier(override)
+        return _identifier(override, "COURSE_DB_PREFIX")
     learner = os.environ.get("COURSE_LEARNER", "").strip()
     if learner:
-        return "course_" + _identifier(learner)
+        return "course_" + _identifier(learner, "COURSE_LEARNER")
     path = STATE / "prefix"
     if not path.exists():
         state_dir()
         path.write_text(secrets.token_hex(3) + "\n")
-    return "course_" + _identifier(path.read_text().strip())
+    saved = path.read_text().strip()
+    if not saved or re.fullmatch(r"[a-z0-9_]{1,20}", saved) is None:
+        raise SetupError(
+            f".course/prefix holds {saved!r}, not a name this checkout's databases can carry.",
+            tip="delete .course/prefix: the course then picks a new one (your files stay as "
+            "they are; the databases start fresh).",
+        )
+    return "course_" + saved
 
 
-def _identifier(text: str) -> str:
-    cleaned = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")[:30]
+def _identifier(text: str, source: str) -> str:
+    """`text` as part of a database name; distinct texts never give the same name.
+
+    Lower-casing, replacing punctuation and cutting to fit would make `Ana` and `ana`, or `ana.b`
+    and `ana-b`, share databases and progress: a name that had to change gets a short hash of
+    the original.
+    """
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
     if not cleaned:
         raise SetupError(
-            f"'{text}' cannot be part of a database name.",
-            tip="use letters, digits and underscores in COURSE_LEARNER.",
+            f"{source}={text!r} cannot be part of a database name.",
+            tip=f"use letters, digits and underscores in {source}.",
         )
-    return cleaned
+    if cleaned == text and len(cleaned) <= NAME_ROOM:
+        return cleaned
+    digest = hashlib.sha256(text.encode()).hexdigest()[:6]
+    return f"{cleaned[: NAME_ROOM - 7]}_{digest}"
 
 
 def db_name(lesson: str, role: str) -> str:
@@ -150,8 +170,11 @@ def ensure_template(server: Server, lesson: str, fixture: Path) -> str:
     return name
 
 
-def clone(server: Server, template: str, name: str) -> str:
-    """Drop `name` if it is ours, then copy `template` into it (~20 ms); return the URL."""
+def clone(server: Server, template: str, name: str, comment: str | None = None) -> str:
+    """Drop `name` if it is ours, then copy `template` into it (~20 ms); return the URL.
+
+    `comment` is the marker the new database carries (default: the plain marker).
+    """
     with admin(server) as conn:
         drop(conn, name)
         create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -162,7 +185,7 @@ def clone(server: Server, template: str, name: str) -> str:
         except psycopg.errors.ObjectInUse:  # a racing rebuild of the template: try once more
             time.sleep(0.2)
             conn.execute(create)
-        _set_comment(conn, name, marker())
+        _set_comment(conn, name, comment or marker())
         _close_to_others(server, conn, name)
     return server.url(name)
 
@@ -261,7 +284,9 @@ def prepare_spare(server: Server, lesson: str, fixture: Path) -> None:
         _set_comment(conn, name, wanted)
 
 
-def take_spare(server: Server, lesson: str, fixture: Path, new_name: str) -> str | None:
+def take_spare(
+    server: Server, lesson: str, fixture: Path, new_name: str, comment: str | None = None
+) -> str | None:
     """Rename the lesson's spare to `new_name` and return its URL, or None if there is none.
 
     The rename is atomic: of two processes racing for one spare, the loser gets None and clones.
@@ -276,9 +301,9 @@ def take_spare(server: Server, lesson: str, fixture: Path, new_name: str) -> str
                     sql.Identifier(name), sql.Identifier(new_name)
                 )
             )
-        except (psycopg.errors.UndefinedDatabase, psycopg.errors.ObjectInUse):
-            return None
-        _set_comment(conn, new_name, marker())
+        except (psycopg.errors.InvalidCatalogName, psycopg.errors.ObjectInUse):
+            return None  # another process took it first, or is cloning it right now
+        _set_comment(conn, new_name, comment or marker())
     return server.url(new_name)
 
 
@@ -320,3 +345,73 @@ def ensure_extras(server: Server, lesson: Lesson, role: str) -> None:
             exists = comment_of(conn, name) is not None
         if not exists:
             clone(server, ensure_template(server, extra.key, extra.fixture_path), name)
+
+
+STALE_CHECK = 15 * 60  # seconds: longer than any check may run (`checking.MAX_TIMEOUT` and more)
+
+
+def check_marker() -> str:
+    """The marker of a check's database: which machine and process took it, and when.
+
+    `prune` reads it: a pid means something only on the machine that wrote it.
+    """
+    return marker(f"check host={socket.gethostname()} pid={os.getpid()} created={int(time.time())}")
+
+
+def left_behind(comment: str, connections: int, now: float | None = None) -> bool:
+    """Whether a check database (by its marker) belongs to a check that has ended.
+
+    On this machine: its process is gone. Anywhere: nobody is connected and it is older than any
+    check can last, so a live check of another machine is never touched.
+    """
+    fields = dict(part.split("=", 1) for part in comment.split() if "=" in part)
+    if " check " not in f" {comment} " or not fields.get("created", "").isdigit():
+        return False
+    age = (now or time.time()) - int(fields["created"])
+    here = fields.get("host") == socket.gethostname() and fields.get("pid", "").isdigit()
+    if here and not pid_alive(int(fields["pid"])):
+        return True
+    return connections == 0 and age > STALE_CHECK
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    name: str
+    size: int  # bytes
+    leftover: bool  # a check database that an ended check left behind
+
+
+def inventory(server: Server, sizes: bool = True) -> list[DatabaseInfo]:
+    """Every database of this prefix that carries the course's marker, with its size.
+
+    Without `sizes` (the prune before every check) it reads the catalog only: milliseconds.
+    """
+    size = (
+        "CASE WHEN has_database_privilege(d.oid, 'CONNECT') AND d.datconnlimit <> -2 "
+        "THEN pg_database_size(d.oid) END"
+        if sizes
+        else "0"
+    )
+    with admin(server) as conn:
+        rows = conn.execute(
+            f"SELECT d.datname, shobj_description(d.oid, 'pg_database'), {size}, "
+            "(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid) "
+            "FROM pg_database d WHERE d.datname LIKE %s AND pg_has_role(d.datdba, 'MEMBER') "
+            "ORDER BY d.datname",
+            (prefix() + "\\_%",),
+        ).fetchall()
+    return [
+        DatabaseInfo(name, size or 0, left_behind(comment, connections))
+        for name, comment, size, connections in rows
+        if comment and owned(comment)
+    ]
+
+
+def prune(server: Server) -> list[DatabaseInfo]:
+    """Drop the check databases of this prefix that ended checks left behind; return them."""
+    dropped = [info for info in inventory(server, sizes=False) if info.leftover]
+    if dropped:
+        with admin(server) as conn:
+            for info in dropped:
+                drop(conn, info.name)
+    return dropped

@@ -1,31 +1,58 @@
-"""Run a grader in a throwaway child process, with a wall-clock limit.
+"""Run a grader in throwaway processes that end with the check, however the check ends.
 
-The learner's code may crash, loop forever or leave state behind, so it never runs in the caller's
-process. Where `fork` exists, the caller (a warm worker, or the `course` command itself) has already
-imported Alembic, SQLAlchemy and psycopg, and the child inherits them for free: a check then costs
-tens of milliseconds instead of an interpreter start. Never fork a notebook kernel: its running
-event loop breaks the learner's async `env.py` (`asyncio.run() cannot be called from a running
-event loop`); the notebook talks to a worker process instead (`worker.py`).
-Where `fork` does not exist (Windows), the job runs in a fresh interpreter.
+The learner's code may crash, loop forever, fork, allocate gigabytes, print gigabytes or kill its
+parent, so it never runs in the caller's process. A check is two processes:
+
+- the **guardian**, forked from the caller: it runs no learner code. It sits in its own session (a
+  Ctrl-C in the terminal does not reach it), adopts every orphan below it (`processes.py`), keeps
+  the check's own deadline and memory limit, keeps the head and tail of what the check printed,
+  and notices its caller's death through a pipe that closes (a kernel interrupt, `kill -9`, a
+  closed laptop lid). Whatever happened, it then ends every process the check started, removes the
+  check's scratch folders and runs the caller's clean-up (dropping the check's databases);
+- the **grader**, forked from the guardian: it imports the learner's `env.py` and models fresh and
+  runs the lesson's grader. On Linux it is killed the moment its guardian dies.
+
+Where `fork` exists, the caller (a warm worker, or the `course` command itself) has already
+imported Alembic, SQLAlchemy and psycopg, and the children inherit them for free: a check then
+costs tens of milliseconds instead of an interpreter start. Never fork a notebook kernel: its
+running event loop breaks the learner's async `env.py` (`asyncio.run() cannot be called from a
+running event loop`); the notebook talks to a worker process instead (`worker.py`). Where `fork`
+does not exist (Windows; the course supports it through WSL), the job runs in a fresh interpreter
+with the time limit only.
+
+macOS gets the deadline, the caller's-death pipe, the output limit and the process group; it has no
+subreaper and no `/proc`, so a process the learner starts in a new session outlives the check, and
+memory is not limited.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import importlib
 import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course_db.alembic_runner import kill_group
+from course_db import processes
+from course_db.errors import SetupError
+from course_db.output import HEAD_AND_TAIL, HeadAndTail
+
+GRACE = 10.0  # how long the caller waits past the limit before it stops a guardian that hangs
+SETTLE = 10.0  # how long a caller waits for a guardian's clean-up
+POLL = 0.05  # how often the guardian looks at the grader's memory and exit
+IN_CHECK = "COURSE_IN_CHECK"  # set in the grader: `course` commands refuse to run inside a check
 
 
 @dataclass(frozen=True)
@@ -38,12 +65,23 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one check may use: seconds of wall-clock time, bytes of memory and of kept output."""
+
+    timeout: float
+    memory: int = 2 * 2**30  # the grader and everything it starts, resident (Linux)
+    output: int = HEAD_AND_TAIL  # characters kept of the head and of the tail of its output
+
+
+@dataclass(frozen=True)
 class Outcome:
     value: Any = None
     crash: str = ""  # the grader raised: a traceback (a course bug or a database problem)
-    died: str = ""  # the child ended without answering: learner code exited or crashed it
+    died: str = ""  # the grader ended without answering: learner code exited or crashed it
     timed_out: bool = False
-    output: str = ""  # whatever the child printed outside the grader's own capture
+    memory_exceeded: bool = False
+    setup_error: tuple[str, str] | None = None  # (message, tip): the check could not run
+    output: str = ""  # the head and tail of what the check printed outside the grader's capture
 
 
 def preload() -> None:
@@ -58,53 +96,301 @@ def call(job: Job) -> Any:
     return getattr(importlib.import_module(job.module), job.function)(**job.kwargs)
 
 
-def run_isolated(job: Job, timeout: float) -> Outcome:
-    if hasattr(os, "fork"):
-        return _run_forked(job, timeout)
-    return _run_subprocess(job, timeout)
+_pending: set[int] = set()  # guardians that answered and are still cleaning up
 
 
-def _run_forked(job: Job, timeout: float) -> Outcome:
-    read_end, write_end = os.pipe()
-    with tempfile.TemporaryFile() as capture:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read_end)
-            _child(job, write_end, capture.fileno())
-        os.close(write_end)
-        payload, timed_out = _read_until(read_end, pid, timeout)
-        _, status = os.waitpid(pid, 0)
-        capture.seek(0)
-        printed = capture.read().decode(errors="replace")
-    return _ended(_outcome(payload, timed_out, status, printed), pid)
+def run_isolated(job: Job, limits: Limits, cleanup: Callable[[], None] | None = None) -> Outcome:
+    """Run `job` in a guardian and its grader; `cleanup` runs once the check has ended.
 
-
-def _ended(outcome: Outcome, pid: int) -> Outcome:
-    """`outcome`, after removing the scratch folders of a check that did not finish.
-
-    A check that answered (passed, failed or crashed) left every `with scratch_dir()` block; one
-    that was stopped at its limit or died did not, so only then is `/tmp` searched.
+    The guardian runs `cleanup` after answering (off the caller's clock); if the guardian itself
+    was killed, the caller runs it. `settle()` waits for the guardians' clean-ups.
     """
-    if outcome.timed_out or outcome.died:
-        drop_scratch_dirs(pid)
-    return outcome
+    if not hasattr(os, "fork"):
+        return _run_subprocess(job, limits, cleanup)
+    answer_r, answer_w = os.pipe()
+    lifeline_r, lifeline_w = os.pipe()  # closes when the caller dies: the guardian then stops
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the guardian: never returns
+        os.close(answer_r)
+        os.close(lifeline_w)
+        _guardian(job, limits, cleanup, answer_w, lifeline_r)
+    os.close(answer_w)
+    os.close(lifeline_r)
+    try:
+        answer = _read_all(answer_r, limits.timeout + GRACE)
+    except BaseException:  # Ctrl-C: the guardian sees the lifeline close, ends it all, cleans up
+        os.close(lifeline_w)
+        _wait_or_kill(pid, SETTLE, cleanup)
+        raise
+    os.close(lifeline_w)
+    if answer is None:  # the guardian itself hangs or died: stop it and clean up here
+        _wait_or_kill(pid, 0, cleanup)
+        return Outcome(timed_out=True)
+    _pending.add(pid)
+    return _outcome(answer)
+
+
+def settle(timeout: float = SETTLE) -> None:
+    """Wait until every guardian this process started has finished its clean-up."""
+    deadline = time.monotonic() + timeout
+    for pid in list(_pending):
+        _wait_or_kill(pid, max(0.0, deadline - time.monotonic()), None)
+        _pending.discard(pid)
+
+
+def _wait_or_kill(pid: int, timeout: float, cleanup: Callable[[], None] | None) -> None:
+    """Reap guardian `pid`, killing it after `timeout`; if it had to be killed, run `cleanup`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        if time.monotonic() >= deadline:
+            processes.kill_group(pid)  # its grader dies with it (`die_with_parent`)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            if cleanup is not None:
+                with contextlib.suppress(Exception):
+                    cleanup()
+            return
+        time.sleep(0.01)
+
+
+def _read_all(fd: int, timeout: float) -> bytes | None:
+    """Everything written to `fd` until it closes, or None after `timeout` seconds."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _outcome(answer: bytes) -> Outcome:
+    try:
+        data = json.loads(answer.decode())
+    except ValueError:
+        return Outcome(died="its guardian ended without an answer")
+    setup = data.get("setup_error")
+    return Outcome(
+        value=data.get("value"),
+        crash=data.get("crash", ""),
+        died=data.get("died", ""),
+        timed_out=data.get("timed_out", False),
+        memory_exceeded=data.get("memory_exceeded", False),
+        setup_error=tuple(setup) if setup else None,  # type: ignore[arg-type]
+        output=data.get("output", ""),
+    )
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGHUP reached the guardian: end the check and clean up."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stop
+
+
+def _guardian(
+    job: Job,
+    limits: Limits,
+    cleanup: Callable[[], None] | None,
+    answer_w: int,
+    lifeline_r: int,
+) -> None:
+    code = 0
+    try:
+        os.setsid()  # out of the terminal's process group: Ctrl-C reaches only the caller
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGHUP, _stop)
+        processes.become_subreaper()
+        answer = _supervise(job, limits, lifeline_r)
+        with contextlib.suppress(OSError):  # the caller may be gone
+            _write_all(answer_w, json.dumps(answer).encode())
+    except BaseException:
+        code = 1
+        with contextlib.suppress(OSError):
+            _write_all(answer_w, json.dumps({"crash": traceback.format_exc()}).encode())
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(answer_w)
+        with contextlib.suppress(BaseException):
+            processes.kill_tree(os.getpid())
+        with contextlib.suppress(BaseException):
+            drop_scratch_dirs(os.getpid())
+        if cleanup is not None:
+            with contextlib.suppress(BaseException):
+                cleanup()
+        os._exit(code)
+
+
+def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
+    """Run the grader; stop it at the deadline, the memory limit or the caller's death."""
+    result_r, result_w = os.pipe()
+    output_r, output_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the grader: never returns
+        os.close(result_r)
+        os.close(output_r)
+        os.close(lifeline_r)
+        _grader(job, result_w, output_w)
+    os.close(result_w)
+    os.close(output_w)
+    kept = HeadAndTail(limits.output)
+    decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+    payload = bytearray()
+    answer: dict[str, Any] = {}
+    open_fds = {result_r, output_r}
+    deadline = time.monotonic() + limits.timeout
+    status: int | None = None
+    try:
+        while status is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                answer["timed_out"] = True
+                break
+            ready, _, _ = select.select([*open_fds, lifeline_r], [], [], min(left, POLL))
+            if lifeline_r in ready:
+                answer["parent_gone"] = True
+                break
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    open_fds.discard(fd)
+                elif fd == output_r:
+                    kept.add(decode(chunk))
+                else:
+                    payload += chunk
+            done, waited = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = waited
+            elif processes.tree_rss(pid) > limits.memory:
+                answer["memory_exceeded"] = True
+                break
+    except _Stop:
+        answer["parent_gone"] = True
+    processes.kill_tree(os.getpid(), group=pid)
+    drop_scratch_dirs(pid)
+    for fd in (output_r, result_r):  # every writer is dead now: read what is left, then EOF
+        rest = _drain(fd)
+        if fd == output_r:
+            kept.add(decode(rest, final=True))
+        else:
+            payload += rest
+    answer["output"] = kept.text()
+    if answer.keys() - {"output"}:
+        return answer
+    try:
+        answer.update(json.loads(payload.decode()))
+    except ValueError:
+        answer["died"] = processes.describe_status(status) if status is not None else "no answer"
+    return answer
+
+
+def _grader(job: Job, result_w: int, output_w: int) -> None:
+    code = 0
+    try:
+        processes.die_with_parent()
+        os.setpgid(0, 0)  # its own group inside the guardian's session
+        os.dup2(output_w, 1)
+        os.dup2(output_w, 2)
+        os.close(output_w)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        os.environ[IN_CHECK] = "1"
+        sys.dont_write_bytecode = True
+        forget_project_imports()
+        payload = json.dumps({"value": call(job)})
+    except SetupError as exc:
+        payload = json.dumps({"setup_error": [exc.message, exc.tip]})
+    except BaseException:
+        payload = json.dumps({"crash": traceback.format_exc()})
+        code = 1
+    try:
+        _write_all(result_w, payload.encode())
+    finally:
+        os._exit(code)
+
+
+def _drain(fd: int, timeout: float = 1.0) -> bytes:
+    """What is left in a pipe whose writers are gone (or give up after `timeout`)."""
+    os.set_blocking(fd, False)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > 64 * 2**20:  # a writer escaped the kill and keeps writing
+                break
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def scratch_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
     """A temporary folder for a grader (`course-KIND-PID-...`), named after the check's process.
 
     A check killed at its time limit, or ended by the learner's code, never runs its own clean-up;
-    the process that started it removes what the name marks as that check's (`drop_scratch_dirs`).
+    its guardian removes what the name marks as that check's (`drop_scratch_dirs`), and `course db
+    prune` what a dead guardian left (`prune_scratch_dirs`).
     """
     return tempfile.TemporaryDirectory(prefix=f"course-{kind}-{os.getpid()}-")
 
 
 def drop_scratch_dirs(pid: int) -> None:
-    """Remove the `scratch_dir` folders a check that has ended (process `pid`) left behind."""
+    """Remove the `scratch_dir` folders of process `pid`, which has ended."""
     for path in Path(tempfile.gettempdir()).glob(f"course-*-{pid}-*"):
         shutil.rmtree(path, ignore_errors=True)
+
+
+def leftover_scratch_dirs() -> list[Path]:
+    """The scratch folders of checks whose process is gone (this machine's temporary folder)."""
+    found = []
+    for path in Path(tempfile.gettempdir()).glob("course-*-*-*"):
+        owner = path.name.rsplit("-", 2)[-2]
+        if owner.isdigit() and not processes.pid_alive(int(owner)):
+            found.append(path)
+    return found
+
+
+def prune_scratch_dirs() -> list[Path]:
+    """Remove the scratch folders of checks whose process is gone; return what was removed."""
+    found = leftover_scratch_dirs()
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True)
+    return found
 
 
 def forget_project_imports() -> None:
@@ -129,62 +415,8 @@ def forget_project_imports() -> None:
     importlib.invalidate_caches()
 
 
-def _child(job: Job, write_end: int, capture_fd: int) -> None:
-    code = 0
-    try:
-        os.setsid()  # a timeout kills the child's whole group, subprocesses included
-        os.dup2(capture_fd, 1)
-        os.dup2(capture_fd, 2)
-        sys.dont_write_bytecode = True
-        forget_project_imports()
-        payload = json.dumps({"value": call(job)})
-    except BaseException:
-        payload = json.dumps({"crash": traceback.format_exc()})
-        code = 1
-    try:
-        data = payload.encode()
-        while data:
-            data = data[os.write(write_end, data) :]
-    finally:
-        os._exit(code)
-
-
-def _read_until(fd: int, pid: int, timeout: float) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                kill_group(pid)
-                return b"".join(chunks), True
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    return b"".join(chunks), False
-                chunks.append(chunk)
-    finally:
-        os.close(fd)
-
-
-def _outcome(payload: bytes, timed_out: bool, status: int, printed: str) -> Outcome:
-    if timed_out:
-        return Outcome(timed_out=True, output=printed)
-    try:
-        data = json.loads(payload.decode())
-    except ValueError:
-        return Outcome(died=_describe_status(status), output=printed)
-    return Outcome(value=data.get("value"), crash=data.get("crash", ""), output=printed)
-
-
-def _describe_status(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.WEXITSTATUS(status)}"
-
-
-def _run_subprocess(job: Job, timeout: float) -> Outcome:
+def _run_subprocess(job: Job, limits: Limits, cleanup: Callable[[], None] | None) -> Outcome:
+    """Windows: the job in a fresh interpreter, with the time limit only."""
     with tempfile.TemporaryDirectory() as tmp:
         result_path = os.path.join(tmp, "result.json")
         spec = json.dumps({"job": job.__dict__, "result": result_path})
@@ -194,23 +426,30 @@ def _run_subprocess(job: Job, timeout: float) -> Outcome:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", IN_CHECK: "1"},
         )
         try:
-            printed, _ = proc.communicate(spec, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            printed, _ = proc.communicate()
-            return _ended(Outcome(timed_out=True, output=printed), proc.pid)
-        result = Path(result_path)
-        payload = result.read_bytes() if result.exists() else b""
-        return _ended(_outcome(payload, False, proc.returncode, printed), proc.pid)
+            try:
+                printed, _ = proc.communicate(spec, timeout=limits.timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                printed, _ = proc.communicate()
+                return Outcome(timed_out=True, output=printed[-limits.output :])
+            result = Path(result_path)
+            if not result.exists():
+                return Outcome(died=f"exit status {proc.returncode}", output=printed)
+            return _outcome(json.dumps(json.loads(result.read_text())).encode())
+        finally:
+            if cleanup is not None:
+                cleanup()
 
 
 def _subprocess_main() -> None:
     spec = json.loads(sys.stdin.read())
     try:
-        payload = {"value": call(Job(**spec["job"]))}
+        payload: dict[str, Any] = {"value": call(Job(**spec["job"]))}
+    except SetupError as exc:
+        payload = {"setup_error": [exc.message, exc.tip]}
     except BaseException:
         payload = {"crash": traceback.format_exc()}
     with open(spec["result"], "w") as handle:

@@ -25,6 +25,8 @@ class Lesson:
     fixture: str
     ready: bool
     check_timeout: float
+    memory_limit_mb: int = 2048  # the check's processes together, resident (Linux)
+    copy_limit_mb: int = 50  # the project a check copies, files together
     hints: list[str] = field(default_factory=list)
     # name -> fixture of each database the lesson has besides its main one (lesson 08: analytics)
     extra_databases: dict[str, str] = field(default_factory=dict)
@@ -106,6 +108,8 @@ def all_lessons() -> tuple[Lesson, ...]:
             fixture=item.get("fixture", ""),
             ready=item.get("ready", False),
             check_timeout=float(item.get("check_timeout", 30)),
+            memory_limit_mb=int(item.get("memory_limit_mb", 2048)),
+            copy_limit_mb=int(item.get("copy_limit_mb", 50)),
             hints=list(item.get("hints", [])),
             extra_databases=dict(item.get("extra_databases", {})),
         )

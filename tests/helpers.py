@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -21,16 +22,24 @@ MODELS = Path("app/models.py")
 def tree_hash(path: Path) -> str:
     """sha256 over every entry's relative path and every file's bytes, in sorted order.
 
-    Directories count too, so an empty `__pycache__/` left behind changes the hash.
+    Directories count too, so an empty `__pycache__/` left behind changes the hash. A symbolic
+    link counts by where it points: it is never followed (it may lead out of the folder).
     """
     digest = hashlib.sha256()
-    for entry in sorted(path.rglob("*")):
+    entries = []
+    for folder, dirs, files in os.walk(path):
+        entries.extend(Path(folder) / name for name in [*dirs, *files])
+    for entry in sorted(entries):
         relative = entry.relative_to(path).as_posix()
-        if entry.is_file():
+        if entry.is_symlink():
+            digest.update(f"link {relative} {os.readlink(entry)}\0".encode())
+        elif entry.is_file():
             digest.update(f"file {relative}\0".encode())
             digest.update(entry.read_bytes())
-        else:
+        elif entry.is_dir():
             digest.update(f"dir {relative}\0".encode())
+        else:
+            digest.update(f"special {relative}\0".encode())
     return digest.hexdigest()
 
 

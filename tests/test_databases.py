@@ -50,10 +50,41 @@ def template98(server: Server, tmp_path: Path) -> Iterator[str]:
 
 def test_prefix_from_course_learner_is_sanitised(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COURSE_DB_PREFIX")
+    monkeypatch.setenv("COURSE_LEARNER", "ana_lopez")
+    assert databases.prefix() == "course_ana_lopez"  # a clean name is kept as it is
     monkeypatch.setenv("COURSE_LEARNER", "  Ana María-López! ")
-    assert databases.prefix() == "course_ana_mar_a_l_pez"
+    assert re.fullmatch(r"course_ana_mar_a_l_pez_[0-9a-f]{6}", databases.prefix())
     monkeypatch.setenv("COURSE_LEARNER", "x" * 50)
-    assert databases.prefix() == "course_" + "x" * 30
+    assert re.fullmatch(r"course_x{23}_[0-9a-f]{6}", databases.prefix())
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("Ana", "ana"), ("ana.b", "ana-b", "ana_b"), ("x" * 30 + "1", "x" * 30 + "2", "x" * 30)],
+)
+def test_distinct_learners_never_share_a_prefix(
+    names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COURSE_DB_PREFIX")
+    prefixes = set()
+    for name in names:
+        monkeypatch.setenv("COURSE_LEARNER", name)
+        prefixes.add(databases.prefix())
+    assert len(prefixes) == len(names)
+    assert all(len(prefix) <= len("course_") + databases.NAME_ROOM for prefix in prefixes)
+
+
+def test_empty_prefix_file_gets_its_own_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("COURSE_DB_PREFIX")
+    monkeypatch.delenv("COURSE_LEARNER", raising=False)
+    monkeypatch.setattr(databases, "STATE", tmp_path)
+    (tmp_path / "prefix").write_text("\n")
+    with pytest.raises(SetupError) as caught:
+        databases.prefix()
+    assert ".course/prefix" in caught.value.message
+    assert "COURSE_LEARNER" not in caught.value.message + caught.value.tip
 
 
 def test_prefix_from_unusable_course_learner_raises_setup_error(
@@ -69,7 +100,7 @@ def test_prefix_from_unusable_course_learner_raises_setup_error(
 def test_prefix_override_wins_over_course_learner(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LEARNER", "ana")
     monkeypatch.setenv("COURSE_DB_PREFIX", "Course-CI Run 7")
-    assert databases.prefix() == "course_ci_run_7"
+    assert re.fullmatch(r"course_ci_run_7_[0-9a-f]{6}", databases.prefix())
 
 
 def test_prefix_of_the_test_run_is_per_worker() -> None:

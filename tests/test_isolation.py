@@ -12,7 +12,7 @@ import pytest
 from helpers import ProjectCopy
 
 from course_db.checking import run_check
-from course_db.isolation import Job, run_isolated, scratch_dir
+from course_db.isolation import Job, Limits, run_isolated, scratch_dir
 
 
 def test_check_imports_the_graded_app_not_one_its_parent_imported(
@@ -57,7 +57,7 @@ def test_check_stopped_at_its_limit_leaves_no_scratch_folder(tmp_path: Path) -> 
     note = tmp_path / "folder.txt"
     job = Job(__name__, make_scratch_and_hang.__name__, {"note": str(note)})
 
-    outcome = run_isolated(job, timeout=1.5)
+    outcome = run_isolated(job, Limits(timeout=1.5))
 
     assert outcome.timed_out
     folder = Path(note.read_text())
@@ -68,7 +68,7 @@ def test_check_that_dies_leaves_no_scratch_folder(tmp_path: Path) -> None:
     note = tmp_path / "folder.txt"
     job = Job(__name__, make_scratch_and_exit.__name__, {"note": str(note)})
 
-    outcome = run_isolated(job, timeout=10)
+    outcome = run_isolated(job, Limits(timeout=10))
 
     assert outcome.died == "exit status 3"
     folder = Path(note.read_text())

@@ -1,0 +1,131 @@
+"""Process trees: find, measure and end everything a check started.
+
+Learner code may start processes of its own (`subprocess.Popen`, with or without a new session)
+and leave them running. On Linux a check's guardian becomes a *child subreaper*
+(`PR_SET_CHILD_SUBREAPER`): whatever its descendants leave orphaned is re-parented to it instead of
+to PID 1, so walking `/proc/<pid>/task/<tid>/children` from the guardian finds every process the
+check started, however it detached itself. Elsewhere (macOS) only the check's process group is
+reachable: a process that starts a new session escapes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PROC = Path("/proc")
+
+
+def _prctl(option: int, value: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent() -> None:
+    """Linux: be killed (SIGKILL) the moment the parent process dies, whatever it was doing."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def become_subreaper() -> bool:
+    """Linux: adopt the orphans of every descendant, so none escapes `kill_tree`."""
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process `pid` exists (a zombie counts until it is reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid` (Linux), or [] where `/proc` does not tell."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in (PROC / str(pid) / "task").iterdir():
+            with contextlib.suppress(OSError):
+                found.extend(int(part) for part in (task / "children").read_text().split())
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, parents before children."""
+    found: list[int] = []
+    queue = children(pid)
+    while queue:
+        child = queue.pop(0)
+        if child not in found:
+            found.append(child)
+            queue.extend(children(child))
+    return found
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory, in bytes, of `pid` and every process below it (Linux; else 0)."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    for member in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int((PROC / str(member) / "statm").read_text().split()[1]) * page
+    return total
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by `pid`, or the process alone if it leads none."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def kill_tree(root: int, group: int | None = None, rounds: int = 50) -> None:
+    """SIGKILL `group` and every descendant of `root` (not `root` itself), reaping them.
+
+    Called by the subreaper `root`, so orphans come back to it and are reaped here. A process that
+    forks while being killed is caught in the next round.
+    """
+    if group is not None:
+        kill_group(group)
+    for _ in range(rounds):
+        below = descendants(root)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        reap_children()
+        if not below:
+            return
+        time.sleep(0.01)
+
+
+def reap_children() -> None:
+    """Collect every child that has ended (zombies), without waiting for the others."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def describe_status(status: int) -> str:
+    """`killed by signal 9`, `exit status 3`: how a process ended, from `os.waitpid`'s status."""
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.WEXITSTATUS(status)}"
