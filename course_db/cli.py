@@ -104,9 +104,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         [lesson.number for lesson in all_lessons() if lesson.ready] if args.all else [args.lesson]
     )
     worst = 0
+    graded_as = shared_server_class(args)
     for number in numbers:
         spares = Spares()
-        report = run_check(number, args.project, args.timeout, spares)
+        if graded_as:  # someone else's folder, on a class's server: never with the admin's rights
+            from course_db.grading_role import check_as_throwaway_role
+            from course_db.server import get_server
+
+            report = check_as_throwaway_role(
+                get_server(), graded_as, number, args.project, args.timeout
+            )
+        else:
+            report = run_check(number, args.project, args.timeout, spares)
         stream = sys.stderr if report.status == "error" else sys.stdout
         print(report.as_text(), file=stream, flush=True)
         if args.verbose:
@@ -115,6 +124,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         spares.tidy_in_background(report.lesson)
         worst = max(worst, report.exit_code)
     return worst
+
+
+def shared_server_class(args: argparse.Namespace) -> str | None:
+    """The class whose throwaway role grades `--project` (see `grading_role.py`), or None."""
+    if not args.project:
+        return None
+    from course_db.grading_role import class_for_grading
+    from course_db.server import get_server
+    from course_db.workshop import workshop_name
+
+    return class_for_grading(get_server(), getattr(args, "workshop", None) or workshop_name())
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -441,6 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=argparse.SUPPRESS,
         help="show timings and the checker's traceback if it fails",
+    )
+    check.add_argument(
+        "--workshop",
+        help="with --project on a class's server: the class whose throwaway role runs the "
+        "folder's code (default: $COURSE_WORKSHOP or `class`)",
     )
     check.set_defaults(func=cmd_check)
 

@@ -173,22 +173,10 @@ def victims_work(klass: Class) -> tuple:
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_attack_fails_and_the_victims_work_stays(attack: str, klass: Class, tmp_path: Path) -> None:
-    body, expected = ATTACKS[attack]
+    _, expected = ATTACKS[attack]
     before = victims_work(klass)
     assert before[3] and before[3][0][:3] == (klass.role("bob"), "01", "failed")
-    project = tmp_path / "project"
-    shutil.copytree(get_lesson("01").solution_dir, project)
-    result = tmp_path / "result.txt"
-    (project / REVISION).write_text(
-        HOSTILE.format(
-            result=str(result),
-            victim_role=klass.role("bob"),
-            victim_db=victim_db(klass),
-            progress_db=progress_db(klass.group),
-            admin_url=os.environ["COURSE_DATABASE_URL"],
-            body=textwrap.indent(textwrap.dedent(body).strip(), "    "),
-        )
-    )
+    project, result = hostile_project(tmp_path, klass, attack)
     victim = bob_session(klass)  # a live session of Bob's, for the attack that ends it
     try:
         graded = course(klass.urls["ana"], "check", "01", "--project", str(project))
@@ -223,3 +211,67 @@ def test_a_learner_reads_only_their_own_progress(klass: Class) -> None:
         "SELECT DISTINCT prefix FROM progress", dbname=progress_db(klass.group)
     )
     assert {klass.role("bob"), klass.role("ana")} <= {prefix for (prefix,) in everyone}
+
+
+def hostile_project(tmp_path: Path, klass: Class, attack: str) -> tuple[Path, Path]:
+    """A copy of lesson 01's solution whose revision runs `attack`; (project, result file)."""
+    body, _ = ATTACKS[attack]
+    project = tmp_path / attack
+    shutil.copytree(get_lesson("01").solution_dir, project)
+    result = tmp_path / f"{attack}.txt"
+    (project / REVISION).write_text(
+        HOSTILE.format(
+            result=str(result),
+            victim_role=klass.role("bob"),
+            victim_db=victim_db(klass),
+            progress_db=progress_db(klass.group),
+            admin_url=os.environ["COURSE_DATABASE_URL"],
+            body=textwrap.indent(textwrap.dedent(body).strip(), "    "),
+        )
+    )
+    return project, result
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["connect_to_victims_database", "read_the_admin_url_from_the_environment", "create_a_role"],
+)
+def test_instructor_grading_a_hostile_folder_runs_it_as_a_throwaway_role(
+    attack: str, klass: Class, tmp_path: Path
+) -> None:
+    """`course check 01 --project` with the admin URL: the folder's code is not the admin."""
+    _, expected = ATTACKS[attack]
+    before = victims_work(klass)
+    project, result = hostile_project(tmp_path, klass, attack)
+    admin_url = os.environ["COURSE_DATABASE_URL"]
+    graded = course(admin_url, "check", "01", "--project", str(project), "--workshop", klass.name)
+    assert graded.returncode == 1, graded.stdout + graded.stderr
+    outcome = result.read_text()
+    assert expected in outcome, outcome
+    if attack == "read_the_admin_url_from_the_environment":
+        assert f"DATABASE_URL is {klass.group}_grader" in outcome, outcome
+    assert victims_work(klass) == before
+    # The throwaway role and everything it made are gone.
+    assert (
+        klass.admin_sql(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (klass.group + "\\_grader%",)
+        )
+        == []
+    )
+    assert (
+        klass.admin_sql(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (klass.group + "\\_grader%",)
+        )
+        == []
+    )
+
+
+def test_instructor_grading_a_good_folder_as_a_throwaway_role_passes(
+    klass: Class, tmp_path: Path
+) -> None:
+    project = tmp_path / "good"
+    shutil.copytree(get_lesson("01").solution_dir, project)
+    admin_url = os.environ["COURSE_DATABASE_URL"]
+    graded = course(admin_url, "check", "01", "--project", str(project), "--workshop", klass.name)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert "all 4 checks passed" in graded.stdout
