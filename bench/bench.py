@@ -688,12 +688,16 @@ def measure_lab(plan: Plan, scratch: Path) -> list[Row]:
 # the child is a fork of this process; every timed call appends one JSON line to a shared file.
 PHASES = [
     ("course_db.checking", "get_server", "get_server()"),
+    ("course_db.databases", "prune", "prune(): leftovers of dead checks"),
+    ("course_db.checking", "prune_scratch_dirs", "prune_scratch_dirs()"),
     ("course_db.databases", "ensure_template", "ensure_template()"),
     ("course_db.databases", "clone", "clone() the check database"),
-    ("course_db.checking", "run_isolated", "run_isolated(): fork + grade + wait"),
+    ("course_db.checking", "run_isolated", "run_isolated(): guardian + grader, until answered"),
+    ("course_db.checking", "copy_project", "  in grader: copy_project()"),
     ("course_db.checks.lesson01", "connect", "  in child: psycopg connect()"),
     ("course_db.checks.lesson01", "alembic", "  in child: alembic steps (up, down, up)"),
-    ("course_db.databases", "drop_database", "drop_database() the check database"),
+    ("course_db.databases", "drop_database", "  in guardian: drop_database(), after answering"),
+    ("course_db.checking", "settle", "settle(): wait for the guardian's clean-up"),
     ("course_db.progress", "record", "progress.record()"),
 ]
 

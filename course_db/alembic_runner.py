@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from course_db.processes import kill_group
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,10 @@ def run_alembic(
         kill_group(proc.pid)
         output, errors = proc.communicate()
         timed_out = True
+    except BaseException:  # Ctrl-C, an interrupted kernel: its own session would keep it running
+        kill_group(proc.pid)
+        proc.wait()
+        raise
     duration = time.perf_counter() - started
     return RunResult(list(args), proc.returncode, output, duration, timed_out, errors or "")
 
-
-def kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -79,12 +80,12 @@ def alive(pid: int) -> bool:
 
 
 def dead_checks_folders(since: float) -> list[Path]:
-    """Scratch folders (`course-KIND-PID-...`) made since `since` whose process has ended."""
+    """Scratch folders (`course-KIND-PID-XXXXXXXX`) made since `since` whose process has ended."""
     found = []
     for path in Path(tempfile.gettempdir()).glob("course-*"):
-        owner = path.name.rsplit("-", 2)[-2] if path.name.count("-") >= 3 else ""
+        named = re.fullmatch(r"course-\w+-([1-9]\d*)-\w{8}", path.name)
         with contextlib.suppress(OSError):
-            if path.lstat().st_mtime >= since - 1 and not (owner.isdigit() and alive(int(owner))):
+            if named and path.lstat().st_mtime >= since - 1 and not alive(int(named[1])):
                 found.append(path)
     return found
 
@@ -116,7 +117,7 @@ class Course:
         return self.proc.returncode, out + err
 
     def wait_for_processes(self, count: int, timeout: float = 20) -> None:
-        """Wait until the check runs: the command, its guardian and its grader (and more)."""
+        """Wait until `count` processes carry the marker (the command and what it started)."""
         deadline = time.monotonic() + timeout
         while len(marked(self.mark)) < count:
             assert time.monotonic() < deadline, "the check never started"

@@ -28,6 +28,8 @@ from faults import (
 )
 from helpers import ProjectCopy, tree_hash
 
+from course_db import databases
+from course_db.lessons import get_lesson
 from course_db.server import Server
 
 # 1. Interrupted checks end at once, with everything they started.
@@ -39,8 +41,8 @@ def test_ctrl_c_in_course_check_ends_the_check_and_cleans_up(
 ) -> None:
     project, _ = looping
     course = Course("check", "01", "--project", str(project), "--timeout", "60")
-    course.wait_for_processes(3)
-    time.sleep(0.5)  # inside the learner's endless loop by now
+    course.wait_for_processes(2)
+    time.sleep(1.0)  # inside the learner's endless loop by now
     os.killpg(course.proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
 
     code, text = course.finish(timeout=15)
@@ -58,7 +60,8 @@ def test_kill_9_of_course_check_ends_the_check_and_cleans_up(
 ) -> None:
     project, _ = looping
     course = Course("check", "01", "--project", str(project), "--timeout", "60")
-    course.wait_for_processes(3)
+    course.wait_for_processes(2)
+    time.sleep(1.0)
     os.kill(course.proc.pid, signal.SIGKILL)
 
     code, _ = course.finish(timeout=15)
@@ -97,8 +100,8 @@ def test_interrupting_the_notebook_kernel_ends_the_check_and_the_next_one_passes
         stderr=subprocess.PIPE,
         text=True,
     )
-    kernel.wait_for_processes(4)  # the kernel, the worker, the guardian, the grader
-    time.sleep(0.5)
+    kernel.wait_for_processes(3)  # the kernel, the worker, the check
+    time.sleep(1.0)
     kernel.proc.send_signal(signal.SIGINT)  # JupyterLab's "interrupt the kernel"
 
     code, text = kernel.finish(timeout=60)
@@ -175,3 +178,46 @@ def test_printing_a_flood_keeps_the_course_small(server: Server, project_copy: P
 
     assert int(peak_mb) < 200  # 128 MiB went through; the head and tail kept are 1 MiB
     assert_nothing_left(server, mark, started)
+
+
+ALEMBIC_SCRIPT = """
+import sys
+from pathlib import Path
+from course_db.alembic_runner import run_alembic
+try:
+    run_alembic(Path(sys.argv[1]), ["upgrade", "head"], sys.argv[2], timeout=60)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.skipif(not LINUX, reason="finds processes through /proc")
+def test_ctrl_c_during_course_alembic_ends_the_migration(
+    server: Server, looping: tuple[Path, str], tmp_path: Path
+) -> None:
+    project, _ = looping
+    template = databases.ensure_template(server, "01", get_lesson("01").fixture_path)
+    name = databases.db_name("01", "alembic_interrupted")
+    url = databases.clone(server, template, name)
+    script = tmp_path / "alembic_cell.py"
+    script.write_text(ALEMBIC_SCRIPT)
+    cell = Course.__new__(Course)
+    cell.mark, cell.started = uuid.uuid4().hex, time.time()
+    cell.proc = subprocess.Popen(
+        [sys.executable, str(script), str(project), url],
+        env={**os.environ, MARK: cell.mark},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        cell.wait_for_processes(2)  # `%alembic` in a kernel, or `course alembic`, and alembic
+        time.sleep(1.0)
+        cell.proc.send_signal(signal.SIGINT)
+
+        code, text = cell.finish(timeout=20)
+
+        assert code == 0 and "interrupted" in text, text
+        assert_nothing_left(server, cell.mark, cell.started)
+    finally:
+        databases.drop_database(server, name)

@@ -21,8 +21,10 @@ from faults import (
 )
 from helpers import ProjectCopy
 
+from course_db import databases
 from course_db import server as servers
 from course_db.checking import run_check
+from course_db.lessons import get_lesson
 from course_db.server import Server
 
 # 3. Races answer with a result or an ERROR/TIP, never a traceback.
@@ -32,13 +34,47 @@ def test_two_checks_started_at_the_same_instant_both_answer(
     server: Server, project_copy: ProjectCopy
 ) -> None:
     project = project_copy("solutions")
-    for _ in range(2):
+    lesson = get_lesson("01")
+    databases.ensure_template(server, "01", lesson.fixture_path)
+    for _ in range(3):
+        databases.prepare_spare(server, "01", lesson.fixture_path)  # both race to rename it
         courses = [Course("check", "01", "--project", str(project)) for _ in range(2)]
         for course in courses:
             code, text = course.finish()
             assert code == 0, text
             assert_readable(text)
     assert_nothing_left(server, courses[0].mark, courses[0].started)
+
+
+def test_two_takers_of_one_spare_each_get_a_database(server: Server) -> None:
+    fixture = get_lesson("01").fixture_path
+    databases.ensure_template(server, "01", fixture)
+    for round_ in range(4):
+        databases.prepare_spare(server, "01", fixture)
+        names = [databases.db_name("01", f"check_race_{round_}_{n}") for n in range(2)]
+        start = threading.Barrier(2)
+        answers: list[object] = []  # a URL, None (the loser clones instead), or an exception
+        threads = [
+            threading.Thread(target=take_spare, args=(server, fixture, name, start, answers))
+            for name in names
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for name in names:
+            databases.drop_database(server, name)
+        assert sorted(str(type(answer).__name__) for answer in answers) == ["NoneType", "str"]
+
+
+def take_spare(
+    server: Server, fixture: Path, name: str, start: threading.Barrier, answers: list[object]
+) -> None:
+    start.wait()
+    try:
+        answers.append(databases.take_spare(server, "01", fixture, name))
+    except Exception as exc:
+        answers.append(exc)
 
 
 def test_two_resets_of_the_files_at_once_each_keep_a_backup(
