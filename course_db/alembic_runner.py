@@ -79,4 +79,3 @@ def run_alembic(
         raise
     duration = time.perf_counter() - started
     return RunResult(list(args), proc.returncode, output, duration, timed_out, errors or "")
-

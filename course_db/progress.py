@@ -122,12 +122,19 @@ def _record_as_learner(server: Server, report: Report, passed: int) -> None:
 
 
 def load(server: Server) -> dict[str, LessonProgress]:
-    with _connect(server) as conn:
-        if learner_of(server) is None:  # a learner may not create tables: the class's exists
-            conn.execute(SCHEMA)
-        rows = conn.execute(
-            "SELECT lesson, status, passed_tasks, total_tasks, first_passed_at IS NOT NULL "
-            "FROM progress WHERE prefix = %s",
-            (prefix(),),
-        ).fetchall()
+    try:
+        with _connect(server) as conn:
+            if learner_of(server) is None:  # a learner may not create tables: the class's exists
+                conn.execute(SCHEMA)
+            rows = conn.execute(
+                "SELECT lesson, status, passed_tasks, total_tasks, first_passed_at IS NOT NULL "
+                "FROM progress WHERE prefix = %s",
+                (prefix(),),
+            ).fetchall()
+    except psycopg.errors.InsufficientPrivilege as exc:  # a hand-made role, not in a class
+        raise SetupError(
+            f"{server.user} may not read the course's progress: {exc.diag.message_primary}.",
+            tip="on a shared server, ask your instructor for a join line "
+            "(`course workshop add NAME`); on your own server, use its admin URL.",
+        ) from None
     return {row[0]: LessonProgress(row[1], row[2], row[3], row[4]) for row in rows}

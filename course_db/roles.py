@@ -14,7 +14,6 @@ server shared by a class, disk is the scarce thing, and a clone costs tens of mi
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from dataclasses import dataclass
@@ -98,14 +97,30 @@ def validate_names(names: list[str]) -> dict[str, str]:
     return seen
 
 
-@functools.cache
+_known: dict[Server, Learner | None] = {}
+
+
 def learner_of(server: Server) -> Learner | None:
     """The learner `server`'s user is, or None for a superuser, the embedded server or a plain role.
 
-    One query per process and server (cached).
+    One query per process and server: answers are cached, a failed connection is not (a server
+    that was down a moment must not turn a learner into an admin for a whole notebook session).
     """
     if server.kind != "external":
         return None
+    if server not in _known:
+        try:
+            _known[server] = _ask(server)
+        except _Unreachable:
+            return None  # the caller's own connection reports the problem, with its TIP
+    return _known[server]
+
+
+class _Unreachable(Exception):
+    """The server did not answer the question: nothing to cache."""
+
+
+def _ask(server: Server) -> Learner | None:
     try:
         with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
             rows = conn.execute(
@@ -120,7 +135,7 @@ def learner_of(server: Server) -> Learner | None:
                 (CLASS_COMMENT,),
             ).fetchall()
     except psycopg.OperationalError:
-        return None  # the caller's own connection reports the problem, with its TIP
+        raise _Unreachable from None
     if not rows or rows[0][0]:
         return None
     groups = sorted(group for _, group in rows if group)

@@ -7,14 +7,18 @@ server, which has one user. Each module makes its own class with a random name a
 from __future__ import annotations
 
 import os
+import re
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
-from workshop_support import Class, a_class, course, needs_service
+from workshop_support import Class, a_class, course, learner_env, needs_service
 
 from course_db import roles, workshop
 from course_db.errors import SetupError
+from course_db.paths import ROOT
 from course_db.server import Server, get_server
 
 
@@ -217,3 +221,50 @@ def server_of(url: str) -> Server:
     from course_db.server import parse_admin_url
 
     return parse_admin_url(url)
+
+
+@needs_service
+def test_a_hand_made_role_outside_any_class_gets_a_tip_not_a_traceback(klass: Class) -> None:
+    """The issue's CREATEDB-only login made by hand: `course list` explains instead of crashing."""
+    role = f"{klass.group}x"  # not a member of the class: a plain login
+    password = "handmade-pw-1"
+    klass.admin_sql(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD '{password}'")
+    try:
+        url = re.sub(r"//[^:]+:[^@]+@", f"//{role}:{password}@", klass.urls["ana"])
+        listing = course(url, "list")
+        assert "Traceback" not in listing.stderr, listing.stderr
+        assert listing.returncode in (0, 2), listing.stderr
+        if listing.returncode == 2:
+            assert "ERROR" in listing.stderr and "TIP" in listing.stderr
+    finally:
+        made = klass.admin_sql(
+            "SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = %s", (role,)
+        )
+        for (name,) in made:  # course_progress, had it not existed yet
+            klass.admin_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        klass.admin_sql(f"DROP OWNED BY {role}")
+        klass.admin_sql(f"DROP ROLE {role}")
+
+
+NBVAL = [sys.executable, "-m", "pytest", "--nbval-lax", "-n0", "-p", "no:cacheprovider", "-q"]
+
+
+@needs_service
+@pytest.mark.parametrize("notebook", ["01_alembic_vs_drizzle.ipynb", "08_multiple_databases.ipynb"])
+def test_workshop_learner_runs_a_notebook(klass: Class, notebook: str) -> None:
+    """The notebook's walkthrough (demo and exercise databases, %alembic, %sql, check()) as a
+    learner: every cell runs (outputs differ from the committed ones only where servers do)."""
+    done = subprocess.run(
+        [*NBVAL, str(ROOT / "notebooks" / notebook)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=learner_env(klass.urls["ana"]),
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    owners = klass.admin_sql(
+        "SELECT DISTINCT pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE %s",
+        (klass.role("ana") + "\\_%",),
+    )
+    assert owners in ([], [(klass.role("ana"),)])
