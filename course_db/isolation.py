@@ -50,7 +50,7 @@ from course_db.errors import SetupError
 from course_db.output import HEAD_AND_TAIL, HeadAndTail
 
 GRACE = 10.0  # how long the caller waits past the limit before it stops a guardian that hangs
-SETTLE = 10.0  # how long a caller waits for a guardian's clean-up
+SETTLE = 30.0  # how long a caller waits for a guardian's clean-up before doing it itself
 POLL = 0.05  # how often the guardian looks at the grader's memory and exit
 IN_CHECK = "COURSE_IN_CHECK"  # set in the grader: `course` commands refuse to run inside a check
 
@@ -96,7 +96,8 @@ def call(job: Job) -> Any:
     return getattr(importlib.import_module(job.module), job.function)(**job.kwargs)
 
 
-_pending: set[int] = set()  # guardians that answered and are still cleaning up
+# Guardians that answered and may still be cleaning up, with the clean-up to run if they cannot.
+_pending: dict[int, Callable[[], None] | None] = {}
 
 
 def run_isolated(job: Job, limits: Limits, cleanup: Callable[[], None] | None = None) -> Outcome:
@@ -125,19 +126,23 @@ def run_isolated(job: Job, limits: Limits, cleanup: Callable[[], None] | None = 
         _wait_or_kill(pid, SETTLE, cleanup)
         raise
     os.close(lifeline_w)
-    if answer is None:  # the guardian itself hangs or died: stop it and clean up here
+    if answer is None:  # the guardian itself hangs: stop it and clean up here
         _wait_or_kill(pid, 0, cleanup)
         return Outcome(timed_out=True)
-    _pending.add(pid)
+    if not answer:  # the guardian was killed before answering: clean up here
+        _wait_or_kill(pid, SETTLE, None)
+        _run(cleanup)
+        return Outcome(died="the check's guardian was killed")
+    _pending[pid] = cleanup
     return _outcome(answer)
 
 
 def settle(timeout: float = SETTLE) -> None:
     """Wait until every guardian this process started has finished its clean-up."""
     deadline = time.monotonic() + timeout
-    for pid in list(_pending):
-        _wait_or_kill(pid, max(0.0, deadline - time.monotonic()), None)
-        _pending.discard(pid)
+    for pid, cleanup in list(_pending.items()):
+        _wait_or_kill(pid, max(0.0, deadline - time.monotonic()), cleanup)
+        del _pending[pid]
 
 
 def _wait_or_kill(pid: int, timeout: float, cleanup: Callable[[], None] | None) -> None:
@@ -154,11 +159,15 @@ def _wait_or_kill(pid: int, timeout: float, cleanup: Callable[[], None] | None) 
             processes.kill_group(pid)  # its grader dies with it (`die_with_parent`)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            if cleanup is not None:
-                with contextlib.suppress(Exception):
-                    cleanup()
+            _run(cleanup)
             return
         time.sleep(0.01)
+
+
+def _run(cleanup: Callable[[], None] | None) -> None:
+    if cleanup is not None:
+        with contextlib.suppress(Exception):
+            cleanup()
 
 
 def _read_all(fd: int, timeout: float) -> bytes | None:
@@ -233,9 +242,8 @@ def _guardian(
             processes.kill_tree(os.getpid())
         with contextlib.suppress(BaseException):
             drop_scratch_dirs(os.getpid())
-        if cleanup is not None:
-            with contextlib.suppress(BaseException):
-                cleanup()
+        with contextlib.suppress(BaseException):
+            _run(cleanup)
         os._exit(code)
 
 
