@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from course_db import roles, workshop
+from course_db.class_progress import progress_rows
 from course_db.databases import admin
 from course_db.lessons import all_lessons
 from course_db.server import Server
@@ -73,7 +74,7 @@ def load_board(server: Server, name: str) -> Board:
         checks,
         last,
         first_passed,
-    ) in workshop.progress_rows(server, group):
+    ) in progress_rows(server, group):
         row = rows.get(learner)
         if row is None or lesson not in lessons:
             continue

@@ -117,7 +117,7 @@ def _in_an_hour(conn: psycopg.Connection) -> str:
 
 def drop_role(server: Server, role: str) -> None:
     """End the role's sessions, drop every database it owns, then the role."""
-    from course_db.workshop import drop_any
+    from course_db.class_templates import drop_any
 
     ident = sql.Identifier(role)
     with admin(server) as conn:

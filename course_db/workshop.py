@@ -5,22 +5,15 @@ learner gets a LOGIN role of their own (`CREATEDB`, never superuser, a connectio
 of the class's NOLOGIN group role, and a join line with their own `COURSE_DATABASE_URL`. With it
 their course creates databases their role owns, closed to everyone else (`databases.clone`).
 
-Templates are built here once for the class, by the instructor, because the objects inside a clone
-keep the template's owner: built as the group role (`SET ROLE`), they are the learner's to migrate
-in every clone, while the template database itself stays the instructor's, so no learner can unmark
-or drop it (measured: `research/tooling.md`, "PostgreSQL roles for a shared server").
-
-Progress lives in the class's own database, `course_<class>_progress`: learners read their rows
-only (row-level security) and write only through `record_progress`, which keys the row by the
-session's role, so nobody can write, change or reset somebody else's row.
+The class's templates are built once, by the instructor (`class_templates.py`), and its progress
+lives in a database of its own where each learner sees and writes only their own rows
+(`class_progress.py`). `end` saves that progress as CSV, then drops every role and database.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +21,10 @@ import psycopg
 from psycopg import sql
 
 from course_db import roles
-from course_db.databases import MARKER, admin, comment_of, fixture_hash
+from course_db.class_progress import ensure_progress, export_csv
+from course_db.class_templates import drop_any, ensure_templates
+from course_db.databases import MARKER, admin
 from course_db.errors import SetupError
-from course_db.lessons import all_lessons
 from course_db.paths import state_dir
 from course_db.server import Server
 
@@ -209,161 +203,6 @@ def _by_name(line: JoinLine) -> str:
     return line.name
 
 
-# --- the class's progress database -------------------------------------------------------------
-
-PROGRESS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS progress (
-    prefix text NOT NULL,
-    lesson text NOT NULL CHECK (lesson ~ '^[0-9]{{2}}$'),
-    status text NOT NULL CHECK (status IN ('passed', 'failed')),
-    passed_tasks integer NOT NULL,
-    total_tasks integer NOT NULL,
-    failing_task integer,
-    checks integer NOT NULL DEFAULT 1,
-    last_checked_at timestamptz NOT NULL DEFAULT now(),
-    first_passed_at timestamptz,
-    PRIMARY KEY (prefix, lesson)
-);
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO {group};
-REVOKE ALL ON progress FROM PUBLIC;
-GRANT SELECT ON progress TO {group};
-ALTER TABLE progress ENABLE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS own_rows ON progress;
-CREATE POLICY own_rows ON progress FOR SELECT TO {group} USING (prefix = current_user);
-CREATE OR REPLACE FUNCTION record_progress(
-    p_lesson text, p_status text, p_passed integer, p_total integer, p_failing integer
-) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    INSERT INTO public.progress AS p (prefix, lesson, status, passed_tasks, total_tasks,
-                                      failing_task, first_passed_at)
-    VALUES (session_user, p_lesson, p_status, p_passed, p_total, p_failing,
-            CASE WHEN p_status = 'passed' THEN now() END)
-    ON CONFLICT (prefix, lesson) DO UPDATE SET
-        status = excluded.status,
-        passed_tasks = excluded.passed_tasks,
-        total_tasks = excluded.total_tasks,
-        failing_task = excluded.failing_task,
-        checks = p.checks + 1,
-        last_checked_at = now(),
-        first_passed_at = coalesce(p.first_passed_at, excluded.first_passed_at)
-$$;
-REVOKE ALL ON FUNCTION record_progress(text, text, integer, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION record_progress(text, text, integer, integer, integer) TO {group};
-"""
-
-
-def ensure_progress(server: Server, group: str) -> None:
-    """The class's progress database: rows readable by their learner, written by a function."""
-    name = roles.progress_db(group)
-    ident = sql.Identifier(name)
-    with admin(server) as conn:
-        comment = comment_of(conn, name)
-        if comment is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
-            conn.execute(
-                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                    ident, sql.Literal(f"{MARKER} prefix={group} progress")
-                )
-            )
-        elif not comment.startswith(f"{MARKER} prefix={group} "):
-            raise SetupError(
-                f"A database named {name} exists and is not this workshop's.",
-                tip="pick another workshop name with --workshop.",
-            )
-        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
-        conn.execute(
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(group))
-        )
-    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(PROGRESS_SCHEMA.format(group=sql.Identifier(group).as_string(conn)))  # type: ignore[arg-type]
-
-
-# --- the class's templates ---------------------------------------------------------------------
-
-
-def template_sources() -> list[tuple[str, Path]]:
-    """(key, fixture) of every template a lesson's course can ask for: each lesson, each extra."""
-    found: list[tuple[str, Path]] = []
-    for lesson in all_lessons():
-        if lesson.ready:
-            found.append((lesson.number, lesson.fixture_path))
-            found.extend((extra.key, extra.fixture_path) for extra in lesson.extras)
-    return found
-
-
-def ensure_templates(server: Server, group: str) -> list[str]:
-    """Build the class's templates that are missing or stale; return the names it built."""
-    return [
-        name
-        for key, fixture in template_sources()
-        if (name := build_template(server, group, key, fixture))
-    ]
-
-
-def class_marker(group: str, fixture: Path) -> str:
-    return f"{MARKER} prefix={group} fixture={fixture_hash(fixture)}"
-
-
-def build_template(server: Server, group: str, key: str, fixture: Path) -> str | None:
-    """Build `course_<class>_<key>_template`, its objects owned by the group; None if up to date."""
-    name, wanted = roles.class_template(group, key), class_marker(group, fixture)
-    ident = sql.Identifier(name)
-    with admin(server) as conn:
-        if comment_of(conn, name) == wanted:
-            return None
-        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
-        if comment_of(conn, name) == wanted:
-            return None
-        drop_class_database(conn, group, name)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
-        conn.execute(
-            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                ident, sql.Literal(f"{MARKER} prefix={group} building")
-            )
-        )
-        group_ident = sql.Identifier(group)
-        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:  # type: ignore[arg-type]
-            # The group owns `public` while the fixture runs (some fixtures comment on it), then
-            # gives it back to pg_database_owner: in a clone, that is the learner.
-            build.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(group_ident))
-            build.execute(sql.SQL("SET ROLE {}").format(group_ident))
-            build.execute(fixture.read_text())  # type: ignore[arg-type]
-            build.execute("RESET ROLE")
-            build.execute("ALTER SCHEMA public OWNER TO pg_database_owner")
-            build.execute("VACUUM ANALYZE")
-        conn.execute(
-            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true").format(ident)
-        )
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(wanted)))
-    return name
-
-
-def drop_class_database(conn: psycopg.Connection, group: str, name: str) -> bool:
-    """Drop a database the class's `init` made (template or progress); False if there is none."""
-    comment = comment_of(conn, name)
-    if comment is None:
-        return False
-    if not comment.startswith(f"{MARKER} prefix={group} "):
-        raise SetupError(f"A database named {name} exists and is not this workshop's.")
-    drop_any(conn, name)
-    return True
-
-
-def drop_any(conn: psycopg.Connection, name: str) -> None:
-    """Drop `name`, a template or not, even one a terminated check left half-dropped."""
-    ident = sql.Identifier(name)
-    # An interrupted DROP leaves a database "invalid" (datconnlimit -2): only DROP works on it,
-    # and an ALTER would end this session with a FATAL error.
-    row = conn.execute(
-        "SELECT datistemplate AND datconnlimit <> -2 FROM pg_database WHERE datname = %s", (name,)
-    ).fetchone()
-    if row is None:
-        return  # a check's own clean-up dropped it meanwhile
-    if row[0]:
-        conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
-    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-
-
 # --- the end of a workshop ---------------------------------------------------------------------
 
 
@@ -401,7 +240,7 @@ def plan_end(server: Server, workshop: str) -> Ending:
 def end(server: Server, workshop: str) -> Ending:
     """Save the class's progress as CSV, then drop every role and database of the workshop."""
     group = roles.group_role(workshop)
-    saved = export_csv(server, workshop)
+    saved = export_csv(server, group, join_file(workshop).parent)
     with admin(server) as conn:
         # First nobody of the class can log in or stay connected, so no check of theirs creates a
         # database while the list of what to drop is made.
@@ -429,41 +268,3 @@ def end(server: Server, workshop: str) -> Ending:
                 ) from None
     join_file(workshop).unlink(missing_ok=True)
     return Ending(plan.roles, plan.databases, saved)
-
-
-CSV_COLUMNS = (
-    "learner",
-    "lesson",
-    "status",
-    "passed_tasks",
-    "total_tasks",
-    "failing_task",
-    "checks",
-    "last_checked_at",
-    "first_passed_at",
-)
-
-
-def progress_rows(server: Server, group: str) -> list[tuple]:
-    """Every progress row of the class (the instructor reads them all), learner name first."""
-    name = roles.progress_db(group)
-    with admin(server) as conn:
-        if comment_of(conn, name) is None:
-            return []
-    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
-        rows = conn.execute(
-            "SELECT prefix, lesson, status, passed_tasks, total_tasks, failing_task, checks, "
-            "last_checked_at, first_passed_at FROM progress ORDER BY prefix, lesson"
-        ).fetchall()
-    return [(row[0].removeprefix(group + "_"), *row[1:]) for row in rows]
-
-
-def export_csv(server: Server, workshop: str) -> Path:
-    """`.course/workshop/<class>/progress-<time>.csv`: the class's progress, kept after `end`."""
-    rows = progress_rows(server, roles.group_role(workshop))
-    path = join_file(workshop).parent / f"progress-{time.strftime('%Y%m%d-%H%M%S')}.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
-    return path

@@ -17,6 +17,7 @@ import pytest
 from workshop_support import Class, a_class, course, learner_env, needs_service
 
 from course_db import roles, workshop
+from course_db.class_templates import template_sources
 from course_db.errors import SetupError
 from course_db.paths import ROOT
 from course_db.server import Server, get_server
@@ -100,7 +101,7 @@ def test_workshop_templates_belong_to_the_instructor_their_objects_to_the_class(
         "WHERE datname LIKE %s ORDER BY datname",
         (klass.group + "\\_%\\_template",),
     )
-    assert len(templates) == len(workshop.template_sources())
+    assert len(templates) == len(template_sources())
     assert {row[1:] for row in templates} == {(klass.server.user, True, False)}
     # In a learner's clone the tables belong to the class's group role, the schema to the learner.
     assert course(klass.urls["ana"], "reset", "01").returncode == 0
@@ -168,7 +169,7 @@ def test_workshop_learner_passes_every_lesson_with_course_verify(klass: Class) -
     result = course(klass.urls["bob"], "verify", timeout=600)
     failed = [line for line in result.stdout.splitlines() if not line.startswith("PASS")]
     assert result.returncode == 0, "\n".join(failed) + result.stderr[-3000:]
-    assert result.stdout.count("checks passed. Well done!") == len(workshop.template_sources()) - 1
+    assert result.stdout.count("checks passed. Well done!") == len(template_sources()) - 1
     assert klass.leftovers("bob") == []  # each check's databases, once its clean-up ran
 
 
