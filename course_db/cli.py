@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import math
 import os
@@ -27,11 +28,13 @@ log = logging.getLogger("course_db")
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Start the database, then JupyterLab on the course's notebooks."""
+    """Start the database, then JupyterLab on the course's notebooks, opening lesson 01."""
+    from course_db.lessons import all_lessons
     from course_db.server import get_server
 
     server = get_server()
     log.info("Database: %s", server.describe())
+    first = all_lessons()[0].notebook.relative_to(ROOT)
     argv = [
         sys.executable,
         "-m",
@@ -39,6 +42,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         "lab",
         f"--ServerApp.root_dir={ROOT}",
         "--ServerApp.ip=127.0.0.1",
+        f"--LabApp.default_url=/lab/tree/{first.as_posix()}",  # the course starts there
     ]
     if args.no_browser:
         argv.append("--no-browser")
@@ -53,16 +57,23 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return subprocess.call([*argv, *extra], env=env, cwd=ROOT)
 
 
-def lab_settings() -> dict[str, str]:
-    """Keep JupyterLab's settings and workspaces in `.course/`, with the news pop-up off.
+# The course's own JupyterLab settings: no news pop-up (it asks every new learner about Jupyter
+# news; the course has nothing to do with it), and Markdown files (the exercises' READMEs) open
+# rendered, as a learner reads them, not as source in the editor.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin": {"defaultViewers": {"markdown": "Markdown Preview"}},
+}
 
-    The pop-up asks every new learner about Jupyter news; the course has nothing to do with it.
-    """
+
+def lab_settings() -> dict[str, str]:
+    """Keep JupyterLab's settings and workspaces in `.course/`, with the course's defaults."""
     settings = state_dir("jupyter", "settings")
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    if not news.exists():
-        news.parent.mkdir(parents=True, exist_ok=True)
-        news.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
+    for plugin, values in LAB_SETTINGS.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        if not path.exists():  # a learner's own change to a setting stays
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values) + "\n")
     return {
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(state_dir("jupyter", "workspaces")),
@@ -117,7 +128,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             report = run_check(number, args.project, args.timeout, spares)
         stream = sys.stderr if report.status == "error" else sys.stdout
-        print(report.as_text(), file=stream, flush=True)
+        print(report.as_text(verbose=args.verbose), file=stream, flush=True)
         if args.verbose:
             print(report.detail + f"({report.duration:.2f} s)")
         settle()  # the check's guardian drops its databases: milliseconds, after the answer
@@ -135,6 +146,40 @@ def shared_server_class(args: argparse.Namespace) -> str | None:
     from course_db.workshop import workshop_name
 
     return class_for_grading(get_server(), getattr(args, "workshop", None) or workshop_name())
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Check an exercise again every time you save a file in it (Ctrl-C stops)."""
+    from watchfiles import DefaultFilter, watch
+
+    from course_db.checking import Spares, resolve_project, run_check
+    from course_db.isolation import settle
+    from course_db.lessons import get_lesson
+
+    lesson = get_lesson(args.lesson)
+    folder = resolve_project(lesson, args.project)
+    spares = Spares()
+
+    def answer() -> None:
+        report = run_check(lesson.number, args.project, args.timeout, spares)
+        if sys.stdout.isatty():
+            print("\033[2J\033[H", end="")  # a fresh screen for each answer
+        print(report.as_text(), flush=True)
+        print(
+            f"\nWatching {shown(folder)}: save a file to check again, Ctrl-C to stop.", flush=True
+        )
+        spares.tidy(lesson.number)  # the next check's database, while the learner edits
+
+    answer()
+    # Bytecode, editors' swap files and dot-folders are not edits of the exercise.
+    for _ in watch(folder, watch_filter=DefaultFilter(), debounce=400, raise_interrupt=False):
+        answer()
+    settle()
+    return 0
+
+
+def shown(folder: Path) -> str:
+    return str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -468,6 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
         "folder's code (default: $COURSE_WORKSHOP or `class`)",
     )
     check.set_defaults(func=cmd_check)
+
+    watch = sub.add_parser("watch", help=cmd_watch.__doc__, description=cmd_watch.__doc__)
+    watch.add_argument("lesson", help="lesson number, e.g. 01")
+    watch.add_argument("--project", help="watch the Alembic project in this folder instead")
+    watch.add_argument("--timeout", type=seconds, help="time limit per check in seconds")
+    watch.set_defaults(func=cmd_watch)
 
     verify = sub.add_parser("verify", help=cmd_verify.__doc__, description=cmd_verify.__doc__)
     verify.add_argument("--timeout", type=seconds, help="time limit per lesson in seconds")

@@ -8,7 +8,11 @@ broken: exit 2, with a TIP).
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import asdict, dataclass, field
+
+ONE_SCREEN = 15  # lines a terminal answer takes, at most, without --verbose
+MIN_MESSAGE_LINES = 4  # of the first failing task's message, however many tasks there are
 
 
 @dataclass(frozen=True)
@@ -78,13 +82,29 @@ class Report:
             f"Start with task {first.task}: {first.name}."
         )
 
-    def as_text(self) -> str:
+    def as_text(self, verbose: bool = False) -> str:
+        """The answer for a terminal, shaped like a good compiler error: it fits one screen.
+
+        Every task is one line; only the first failing one says in full what happened and what
+        to do (at most a screen's worth: the rest is one `--verbose` away). `verbose` shows every
+        message whole.
+        """
         lines = []
+        first = next(iter(self.failures()), None)
+        budget = max(MIN_MESSAGE_LINES, ONE_SCREEN - len(self.results) - 2)
         for result in self.results:
             mark = "PASS" if result.passed else "FAIL"
             lines.append(f"{mark}  Task {result.task}: {result.name}")
-            if result.message and not result.passed:
-                lines.extend("      " + line for line in result.message.splitlines())
+            message = result.message.splitlines() if not result.passed else []
+            if verbose:
+                lines.extend("      " + line for line in message)
+            elif result is first:
+                lines.extend("      " + line for line in message[:budget])
+                if len(message) > budget:
+                    more = len(message) - budget
+                    lines.append(
+                        f"      ... {more} more lines: `course check {self.lesson} --verbose`"
+                    )
         if self.error:
             lines.append(f"ERROR {self.error}")
             if self.tip:
@@ -93,6 +113,8 @@ class Report:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        """The answer in a notebook: the first failing task open, the others' details folded."""
+        first = next(iter(self.failures()), None)
         rows = []
         for result in self.results:
             mark = (
@@ -100,16 +122,23 @@ class Report:
                 if result.passed
                 else "<b style='color:#cf222e'>FAIL</b>"
             )
-            message = "" if result.passed else html.escape(result.message)
+            message = "" if result.passed else _html(result.message)
+            if message and result is not first:
+                message = f"<details><summary>details</summary>{message}</details>"
             rows.append(
-                f"<tr><td>{mark}</td><td>Task {result.task}</td>"
-                f"<td style='text-align:left'>{html.escape(result.name)}</td>"
+                f"<tr><td>{mark}</td><td style='white-space:nowrap'>Task {result.task}</td>"
+                f"<td style='text-align:left'>{_html(result.name)}</td>"
                 f"<td style='text-align:left;white-space:pre-wrap'>{message}</td></tr>"
             )
         error = ""
         if self.error:
-            error = f"<p><b>ERROR {html.escape(self.error)}</b><br>TIP: {html.escape(self.tip)}</p>"
+            error = f"<p><b>ERROR {_html(self.error)}</b><br>TIP: {_html(self.tip)}</p>"
         return f"<table>{''.join(rows)}</table>{error}<p><b>{html.escape(self.summary())}</b></p>"
 
     def __repr__(self) -> str:
         return self.as_text()
+
+
+def _html(text: str) -> str:
+    """Escaped text whose `backticks` show as code, as they do in the READMEs."""
+    return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", html.escape(text))

@@ -266,6 +266,7 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
     open_fds = {result_r, output_r}
     deadline = time.monotonic() + limits.timeout
     status: int | None = None
+    next_look = 0.0  # when to measure the grader's memory next (not on every chunk of output)
     try:
         while status is None:
             left = deadline - time.monotonic()
@@ -287,9 +288,11 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
             done, waited = os.waitpid(pid, os.WNOHANG)
             if done:
                 status = waited
-            elif processes.tree_rss(pid) > limits.memory:
-                answer["memory_exceeded"] = True
-                break
+            elif time.monotonic() >= next_look:
+                if processes.tree_rss(pid) > limits.memory:
+                    answer["memory_exceeded"] = True
+                    break
+                next_look = time.monotonic() + POLL
     except _Stop:
         answer["parent_gone"] = True
     processes.kill_tree(os.getpid(), group=pid)

@@ -108,5 +108,5 @@ def check(number: str | None = None) -> Report:
     number = number or current_session().lesson.number
     report = _worker.check(number)
     if source() == "solutions" and not report.passed:
-        raise CheckFailed(report.as_text())
+        raise CheckFailed(report.as_text(verbose=True))
     return report

@@ -13,6 +13,7 @@ import pytest
 from helpers import ProjectCopy, tree_hash
 
 from course_db.cli import build_parser, main
+from course_db.grading import ONE_SCREEN
 from course_db.lessons import Lesson, all_lessons
 from course_db.paths import ROOT
 
@@ -173,3 +174,14 @@ def test_cli_every_subcommand_is_in_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name in SUBCOMMANDS if f"course {name}" not in readme]
     assert not missing, f"README.md does not mention: {missing}"
+
+
+def test_cli_answer_of_an_untouched_starter_fits_one_screen(project_copy: ProjectCopy) -> None:
+    starter = str(project_copy("exercises"))
+    done = subprocess.run(
+        [sys.executable, "-m", "course_db.cli", "check", "01", "--project", starter],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert len(done.stdout.splitlines()) <= ONE_SCREEN, done.stdout

@@ -1,0 +1,65 @@
+"""`course lab`: JupyterLab on the course, opening lesson 01, with the course's own settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from course_db.lessons import all_lessons
+
+TOKEN = "course-lab-test"
+LAB = (sys.executable, "-m", "course_db.cli", "lab", "--no-browser", "--")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(url: str) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"token {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def test_course_lab_opens_lesson_01_and_renders_markdown(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "lab.log"
+    with log.open("w") as out:
+        lab = subprocess.Popen(
+            [*LAB, f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get(f"{base}/api/status")
+                break
+            except OSError:
+                assert lab.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        viewer = get(f"{base}/lab/api/settings/@jupyterlab/docmanager-extension:plugin")
+        assert viewer["settings"]["defaultViewers"]["markdown"] == "Markdown Preview"
+        news = get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification")
+        assert news["settings"]["fetchNews"] == "false"
+        first = all_lessons()[0].notebook.name
+        home = urllib.request.Request(f"{base}/", headers={"Authorization": f"token {TOKEN}"})
+        with urllib.request.urlopen(home, timeout=5) as answer:  # follows the redirect
+            assert answer.url.endswith(f"/lab/tree/notebooks/{first}"), answer.url
+    finally:
+        os.killpg(lab.pid, signal.SIGTERM)
+        lab.wait(timeout=30)
