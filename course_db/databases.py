@@ -42,7 +42,15 @@ FIXTURE_FORMAT = "1"  # bump to rebuild every template when the build procedure 
 
 
 def prefix() -> str:
-    """The database name prefix of this checkout, learner or test worker."""
+    """The database name prefix of this checkout, learner or test worker.
+
+    A workshop learner's prefix is their role (`roles.py`): an identity they cannot change.
+    """
+    from course_db.roles import current_learner
+
+    learner = current_learner()
+    if learner is not None:
+        return learner.role
     override = os.environ.get("COURSE_DB_PREFIX", "").strip()
     if override:
         return _identifier(override, "COURSE_DB_PREFIX")
@@ -125,6 +133,20 @@ def comment_of(conn: psycopg.Connection, name: str) -> str | None:
 
 def ensure_template(server: Server, lesson: str, fixture: Path) -> str:
     """Build the lesson's template from its fixture unless an up-to-date one exists."""
+    from course_db.roles import learner_of
+
+    learner = learner_of(server)
+    if learner is not None:  # a learner clones the class's template, built by the instructor
+        name = learner.template(lesson)
+        with admin(server) as conn:
+            if (
+                comment_of(conn, name)
+                != f"{MARKER} prefix={learner.group} fixture={fixture_hash(fixture)}"
+            ):
+                from course_db.roles import missing_template
+
+                raise missing_template(learner, lesson)
+        return name
     name = db_name(lesson, "template")
     wanted = marker(f"fixture={fixture_hash(fixture)}")
     with admin(server) as conn:
@@ -164,7 +186,20 @@ def clone(server: Server, template: str, name: str, comment: str | None = None) 
             time.sleep(0.2)
             conn.execute(create)
         _set_comment(conn, name, comment or marker())
+        _close_to_others(server, conn, name)
     return server.url(name)
+
+
+def _close_to_others(server: Server, conn: psycopg.Connection, name: str) -> None:
+    """On a learner's role, nobody else may connect to their database (PUBLIC has CONNECT)."""
+    from course_db.roles import learner_of
+
+    if learner_of(server) is not None:
+        conn.execute(
+            sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                sql.Identifier(name)
+            )
+        )
 
 
 def drop(conn: psycopg.Connection, name: str) -> None:
@@ -172,7 +207,7 @@ def drop(conn: psycopg.Connection, name: str) -> None:
     comment = comment_of(conn, name)
     if comment is None:
         return
-    if not owned(comment):
+    if not owned(comment) or not _is_mine(conn, name):
         raise SetupError(
             f"A database named {name} exists but was not made by this checkout of the course; "
             "the course leaves it alone.",
@@ -189,6 +224,18 @@ def drop(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
 
 
+def _is_mine(conn: psycopg.Connection, name: str) -> bool:
+    """Whether the connected role owns `name` (always, for a superuser).
+
+    On a shared server any role with CREATEDB can create a database with any free name, marker
+    comment included: a learner's course trusts only the databases their own role owns.
+    """
+    row = conn.execute(
+        "SELECT pg_has_role(datdba, 'MEMBER') FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def drop_database(server: Server, name: str) -> None:
     with admin(server) as conn:
         drop(conn, name)
@@ -203,7 +250,7 @@ def course_databases(server: Server) -> list[str]:
     with admin(server) as conn:
         rows = conn.execute(
             "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-            "WHERE datname LIKE %s ORDER BY datname",
+            "WHERE datname LIKE %s AND pg_has_role(datdba, 'MEMBER') ORDER BY datname",
             (prefix() + "\\_%",),
         ).fetchall()
     return [name for name, comment in rows if comment and owned(comment)]
@@ -221,6 +268,10 @@ def prepare_spare(server: Server, lesson: str, fixture: Path) -> None:
     It never builds a template: once the course's databases are dropped (`course db`, a test
     run's end), a late clean-up must not bring them back.
     """
+    from course_db.roles import learner_of
+
+    if learner_of(server) is not None:  # on a class's shared server, disk beats milliseconds
+        return
     name, template = db_name(lesson, "spare"), db_name(lesson, "template")
     wanted = marker(f"spare fixture={fixture_hash(fixture)}")
     with admin(server) as conn:
@@ -345,7 +396,8 @@ def inventory(server: Server, sizes: bool = True) -> list[DatabaseInfo]:
         rows = conn.execute(
             f"SELECT d.datname, shobj_description(d.oid, 'pg_database'), {size}, "
             "(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid) "
-            "FROM pg_database d WHERE d.datname LIKE %s ORDER BY d.datname",
+            "FROM pg_database d WHERE d.datname LIKE %s AND pg_has_role(d.datdba, 'MEMBER') "
+            "ORDER BY d.datname",
             (prefix() + "\\_%",),
         ).fetchall()
     return [

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import psycopg
 
 from course_db.databases import MARKER, admin, prefix
+from course_db.errors import SetupError
 from course_db.grading import Report
+from course_db.roles import learner_of
 from course_db.server import Server
 
 log = logging.getLogger("course_db")
@@ -42,6 +44,16 @@ class LessonProgress:
 
 
 def _connect(server: Server) -> psycopg.Connection:
+    learner = learner_of(server)
+    if learner is not None:  # the class's progress database, made by `course workshop init`
+        try:
+            return psycopg.connect(**server.conninfo(learner.progress_db), autocommit=True)  # type: ignore[arg-type]
+        except psycopg.OperationalError as exc:
+            raise SetupError(
+                f"Cannot open your class's progress database {learner.progress_db}: "
+                + (str(exc).strip().splitlines() or ["?"])[-1],
+                tip="ask your instructor to run `uv run course workshop init` again.",
+            ) from None
     try:
         return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]
     except psycopg.OperationalError:
@@ -63,6 +75,9 @@ def record(server: Server, report: Report) -> None:
     if report.status == "error":
         return
     passed = sum(result.passed for result in report.results)
+    if learner_of(server) is not None:
+        _record_as_learner(server, report, passed)
+        return
     try:
         with _connect(server) as conn:
             conn.execute(SCHEMA)
@@ -92,12 +107,34 @@ def record(server: Server, report: Report) -> None:
         log.warning("Could not record progress: %s", exc)
 
 
+def _record_as_learner(server: Server, report: Report, passed: int) -> None:
+    """A learner writes only through the class's `record_progress`, which keys the row by the
+    session's role: their own row, whatever the caller passes (see `workshop.py`)."""
+    failing = next((result.task for result in report.results if not result.passed), None)
+    try:
+        with _connect(server) as conn:
+            conn.execute(
+                "SELECT record_progress(%s, %s, %s, %s, %s)",
+                (report.lesson, report.status, passed, len(report.results), failing),
+            )
+    except (psycopg.Error, SetupError) as exc:  # never fail a check over progress
+        log.warning("Could not record progress: %s", exc)
+
+
 def load(server: Server) -> dict[str, LessonProgress]:
-    with _connect(server) as conn:
-        conn.execute(SCHEMA)
-        rows = conn.execute(
-            "SELECT lesson, status, passed_tasks, total_tasks, first_passed_at IS NOT NULL "
-            "FROM progress WHERE prefix = %s",
-            (prefix(),),
-        ).fetchall()
+    try:
+        with _connect(server) as conn:
+            if learner_of(server) is None:  # a learner may not create tables: the class's exists
+                conn.execute(SCHEMA)
+            rows = conn.execute(
+                "SELECT lesson, status, passed_tasks, total_tasks, first_passed_at IS NOT NULL "
+                "FROM progress WHERE prefix = %s",
+                (prefix(),),
+            ).fetchall()
+    except psycopg.errors.InsufficientPrivilege as exc:  # a hand-made role, not in a class
+        raise SetupError(
+            f"{server.user} may not read the course's progress: {exc.diag.message_primary}.",
+            tip="on a shared server, ask your instructor for a join line "
+            "(`course workshop add NAME`); on your own server, use its admin URL.",
+        ) from None
     return {row[0]: LessonProgress(row[1], row[2], row[3], row[4]) for row in rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -48,23 +49,59 @@ def test_compose_file_matches_the_compose_spec() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def host_ips(ports: list[Any]) -> list[str]:
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}` with `env` as the environment."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2) or "", match.group(3) or ""
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise LookupError(f"{name}: {arg}")
+        return arg if op == ":-" else ""
+
+    return re.sub(r"\$\{(\w+)(:-|:\?)?([^}]*)\}", one, text)
+
+
+def host_ips(ports: list[Any], env: dict[str, str] | None = None) -> list[str]:
     """The host address of each published port, short ("IP:HOST:CONTAINER") or long syntax."""
     found = []
     for port in ports:
         if isinstance(port, dict):
-            found.append(str(port.get("host_ip", "")))
+            found.append(interpolate(str(port.get("host_ip", "")), env or {}))
         else:
-            parts = str(port).rsplit(":", 2)
+            parts = interpolate(str(port), env or {}).rsplit(":", 2)
             found.append(parts[0] if len(parts) == 3 else "")
     return found
 
 
-def test_compose_postgres_publishes_only_on_localhost(postgres: dict[str, Any]) -> None:
+def test_compose_postgres_publishes_only_on_localhost_by_default(postgres: dict[str, Any]) -> None:
     assert postgres.get("network_mode") != "host"
     ports = postgres.get("ports", [])
     assert ports, "the postgres service publishes no port"
     assert host_ips(ports) == ["127.0.0.1"] * len(ports), ports
+    # A classroom network is one variable away, and only on purpose.
+    assert host_ips(ports, {"COURSE_BIND": "0.0.0.0"}) == ["0.0.0.0"] * len(ports), ports
+
+
+def test_compose_password_comes_from_the_environment_and_is_required(
+    postgres: dict[str, Any],
+) -> None:
+    environment = postgres.get("environment", {})
+    password = str(environment.get("POSTGRES_PASSWORD", ""))
+    assert re.fullmatch(r"\$\{COURSE_DB_PASSWORD:\?[^}]+\}", password), password
+    with pytest.raises(LookupError, match="COURSE_DB_PASSWORD"):
+        interpolate(password, {})
+    assert interpolate(password, {"COURSE_DB_PASSWORD": "s3cret"}) == "s3cret"
+    assert "POSTGRES_HOST_AUTH_METHOD" not in environment or (
+        environment["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"
+    )
+
+
+def test_compose_postgres_checks_passwords_with_scram(postgres: dict[str, Any]) -> None:
+    environment = postgres.get("environment", {})
+    assert "--auth-host=scram-sha-256" in str(environment.get("POSTGRES_INITDB_ARGS", ""))
+    assert "trust" not in str(environment.get("POSTGRES_HOST_AUTH_METHOD", ""))
 
 
 def test_compose_postgres_has_a_healthcheck(postgres: dict[str, Any]) -> None:

@@ -1,0 +1,125 @@
+"""The class's progress database, `course_<class>_progress`: each learner sees their own rows only.
+
+Learners read their rows through row-level security and write only through `record_progress`, a
+SECURITY DEFINER function that keys the row by the session's role: nobody can write, change or
+reset somebody else's row, whatever they pass. The instructor (the admin) reads every row, for the
+board and for the CSV file `course workshop end` keeps.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from course_db import roles
+from course_db.databases import MARKER, admin, comment_of
+from course_db.errors import SetupError
+from course_db.server import Server
+
+PROGRESS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS progress (
+    prefix text NOT NULL,
+    lesson text NOT NULL CHECK (lesson ~ '^[0-9]{{2}}$'),
+    status text NOT NULL CHECK (status IN ('passed', 'failed')),
+    passed_tasks integer NOT NULL,
+    total_tasks integer NOT NULL,
+    failing_task integer,
+    checks integer NOT NULL DEFAULT 1,
+    last_checked_at timestamptz NOT NULL DEFAULT now(),
+    first_passed_at timestamptz,
+    PRIMARY KEY (prefix, lesson)
+);
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO {group};
+REVOKE ALL ON progress FROM PUBLIC;
+GRANT SELECT ON progress TO {group};
+ALTER TABLE progress ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS own_rows ON progress;
+CREATE POLICY own_rows ON progress FOR SELECT TO {group} USING (prefix = current_user);
+CREATE OR REPLACE FUNCTION record_progress(
+    p_lesson text, p_status text, p_passed integer, p_total integer, p_failing integer
+) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO public.progress AS p (prefix, lesson, status, passed_tasks, total_tasks,
+                                      failing_task, first_passed_at)
+    VALUES (session_user, p_lesson, p_status, p_passed, p_total, p_failing,
+            CASE WHEN p_status = 'passed' THEN now() END)
+    ON CONFLICT (prefix, lesson) DO UPDATE SET
+        status = excluded.status,
+        passed_tasks = excluded.passed_tasks,
+        total_tasks = excluded.total_tasks,
+        failing_task = excluded.failing_task,
+        checks = p.checks + 1,
+        last_checked_at = now(),
+        first_passed_at = coalesce(p.first_passed_at, excluded.first_passed_at)
+$$;
+REVOKE ALL ON FUNCTION record_progress(text, text, integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION record_progress(text, text, integer, integer, integer) TO {group};
+"""
+
+
+def ensure_progress(server: Server, group: str) -> None:
+    """The class's progress database: rows readable by their learner, written by a function."""
+    name = roles.progress_db(group)
+    ident = sql.Identifier(name)
+    with admin(server) as conn:
+        comment = comment_of(conn, name)
+        if comment is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+            conn.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    ident, sql.Literal(f"{MARKER} prefix={group} progress")
+                )
+            )
+        elif not comment.startswith(f"{MARKER} prefix={group} "):
+            raise SetupError(
+                f"A database named {name} exists and is not this workshop's.",
+                tip="pick another workshop name with --workshop.",
+            )
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(group))
+        )
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(PROGRESS_SCHEMA.format(group=sql.Identifier(group).as_string(conn)))  # type: ignore[arg-type]
+
+
+CSV_COLUMNS = (
+    "learner",
+    "lesson",
+    "status",
+    "passed_tasks",
+    "total_tasks",
+    "failing_task",
+    "checks",
+    "last_checked_at",
+    "first_passed_at",
+)
+
+
+def progress_rows(server: Server, group: str) -> list[tuple]:
+    """Every progress row of the class (the instructor reads them all), learner name first."""
+    name = roles.progress_db(group)
+    with admin(server) as conn:
+        if comment_of(conn, name) is None:
+            return []
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
+        rows = conn.execute(
+            "SELECT prefix, lesson, status, passed_tasks, total_tasks, failing_task, checks, "
+            "last_checked_at, first_passed_at FROM progress ORDER BY prefix, lesson"
+        ).fetchall()
+    return [(row[0].removeprefix(group + "_"), *row[1:]) for row in rows]
+
+
+def export_csv(server: Server, group: str, folder: Path) -> Path:
+    """`FOLDER/progress-<time>.csv`: the class's progress, kept after `end`."""
+    rows = progress_rows(server, group)
+    path = folder / f"progress-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+    return path

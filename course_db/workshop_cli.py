@@ -1,0 +1,155 @@
+"""`course workshop init|add|board|end`: the instructor's commands, run with the admin URL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_db.errors import SetupError
+
+
+def cmd_workshop(args: argparse.Namespace) -> int:
+    """Run a workshop on a shared server: learner roles, join lines, the class board, the end."""
+    from course_db.server import get_server
+
+    server = get_server()
+    return args.action_func(args, server)
+
+
+def _init(args: argparse.Namespace, server) -> int:
+    from course_db import workshop
+
+    names = read_learners(Path(args.learners))
+    lines = workshop.init(server, args.workshop, names, args.host, args.connection_limit)
+    _print_join(args.workshop, lines)
+    return 0
+
+
+def _add(args: argparse.Namespace, server) -> int:
+    from course_db import workshop
+
+    lines = workshop.init(server, args.workshop, [args.name], args.host, args.connection_limit)
+    _print_join(args.workshop, lines)
+    return 0
+
+
+def _print_join(name: str, lines) -> None:
+    from course_db import workshop
+
+    for line in lines:
+        print(line.text())
+    print(
+        f"Wrote {len(lines)} join line(s) to {workshop.join_file(name)} (mode 600). Give each "
+        "learner their own line, and nobody else's.",
+        file=sys.stderr,
+    )
+
+
+def _board(args: argparse.Namespace, server) -> int:
+    from course_db import board
+
+    if args.serve is not None:
+        from course_db import board_web
+
+        return board_web.serve(server, args.workshop, args.serve, args.refresh)
+    print(board.render_text(board.load_board(server, args.workshop)))
+    return 0
+
+
+def _end(args: argparse.Namespace, server) -> int:
+    from course_db import workshop
+
+    plan = workshop.plan_end(server, args.workshop)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise SetupError(
+                "Not asking without a terminal.", tip="add --yes to end the workshop from a script."
+            )
+        answer = input(
+            f"End workshop '{args.workshop}': save progress, then drop {len(plan.roles)} "
+            f"role(s) and {len(plan.databases)} database(s)? [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing dropped.")
+            return 0
+    ending = workshop.end(server, args.workshop)
+    print(f"Saved the class's progress to {ending.csv}.")
+    print(f"Dropped {len(ending.roles)} role(s) and {len(ending.databases)} database(s).")
+    return 0
+
+
+def read_learners(path: Path) -> list[str]:
+    """One learner name per line; blank lines and `#` comments are skipped."""
+    if not path.is_file():
+        raise SetupError(f"There is no file {path}.", tip="write one learner name per line.")
+    names = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    names = [name for name in names if name]
+    if not names:
+        raise SetupError(f"{path} names no learner.", tip="write one learner name per line.")
+    return names
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from course_db.workshop import DEFAULT_CONNECTION_LIMIT, workshop_name
+
+    parser = sub.add_parser("workshop", help=cmd_workshop.__doc__, description=cmd_workshop.__doc__)
+    parser.set_defaults(func=cmd_workshop)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def common(action: argparse.ArgumentParser) -> None:
+        action.add_argument(
+            "--workshop",
+            default=workshop_name(),
+            help="the class's name (default: $COURSE_WORKSHOP or `class`)",
+        )
+
+    def learner_options(action: argparse.ArgumentParser) -> None:
+        action.add_argument(
+            "--host",
+            help="HOST:PORT learners connect to (default: the admin URL's), e.g. 10.0.0.5:5432",
+        )
+        action.add_argument(
+            "--connection-limit",
+            type=int,
+            default=DEFAULT_CONNECTION_LIMIT,
+            help=f"connections per learner (default {DEFAULT_CONNECTION_LIMIT})",
+        )
+
+    init = actions.add_parser(
+        "init",
+        help="create the class: a role per learner, templates, progress; print join lines",
+    )
+    init.add_argument("--learners", required=True, help="a file with one learner name per line")
+    common(init)
+    learner_options(init)
+    init.set_defaults(action_func=_init)
+
+    add = actions.add_parser("add", help="add one learner to the class; print their join line")
+    add.add_argument("name", help="the learner's name (letters and digits)")
+    common(add)
+    learner_options(add)
+    add.set_defaults(action_func=_add)
+
+    board = actions.add_parser("board", help="the class's progress: learner x lesson")
+    board.add_argument(
+        "--serve",
+        type=int,
+        nargs="?",
+        const=8765,
+        default=None,
+        metavar="PORT",
+        help="serve a read-only page on 127.0.0.1:PORT (default 8765) that refreshes itself",
+    )
+    board.add_argument(
+        "--refresh", type=float, default=10.0, help="seconds between refreshes of the page"
+    )
+    common(board)
+    board.set_defaults(action_func=_board)
+
+    end = actions.add_parser(
+        "end", help="save progress as CSV, drop every role and database of the workshop"
+    )
+    end.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    common(end)
+    end.set_defaults(action_func=_end)
