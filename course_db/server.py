@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from course_db import processes
 from course_db.errors import SetupError
 from course_db.paths import state_dir
 
@@ -154,12 +155,9 @@ def read_postmaster_pid(pgdata: Path) -> tuple[int, str, str] | None:
 
 
 def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """Whether `pid` is a live PostgreSQL process (not another program that reused the pid)."""
+    if not processes.pid_alive(pid):
         return False
-    except PermissionError:
-        return True
     with contextlib.suppress(FileNotFoundError):
         if "postgres" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
             return False  # the pid was reused by another program

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine
 
 from course_db import databases
 from course_db.errors import SetupError
+from course_db.processes import pid_alive
 from course_db.server import Server
 
 
@@ -195,20 +196,10 @@ def _drop_matching(server: Server, pattern: re.Pattern[str], stale_only: bool) -
             names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
             for name in names:
                 found = pattern.match(name)
-                if not found or (stale_only and _alive(int(found.group("pid")))):
+                if not found or (stale_only and pid_alive(int(found.group("pid")))):
                     continue
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
     except (SetupError, psycopg.Error):
         return  # the next run tries again
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
