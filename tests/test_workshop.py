@@ -200,7 +200,7 @@ def test_workshop_end_saves_progress_and_drops_every_role_and_database() -> None
         with open(csv_path) as handle:
             text = handle.read()
         assert text.splitlines()[0].startswith("learner,lesson,status")
-        assert "zoe,01,failed,1,3,2," in text
+        assert "zoe,01,failed,1,4,2," in text
         assert (
             made.admin_sql(
                 "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (made.group + "%",)
