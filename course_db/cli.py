@@ -42,7 +42,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
         "lab",
         f"--ServerApp.root_dir={ROOT}",
         "--ServerApp.ip=127.0.0.1",
-        f"--LabApp.default_url=/lab/tree/{first.as_posix()}",  # the course starts there
     ]
     if args.no_browser:
         argv.append("--no-browser")
@@ -54,7 +53,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
     env.setdefault("PLOOMBER_VERSION_CHECK_DISABLED", "1")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
-    return subprocess.call([*argv, *extra], env=env, cwd=ROOT)
+    # The notebook to open first: the browser lands on it; the URL printed stays `/lab?token=`.
+    return subprocess.call([*argv, *extra, str(first)], env=env, cwd=ROOT)
 
 
 # The course's own JupyterLab settings: no news pop-up (it asks every new learner about Jupyter

@@ -38,7 +38,11 @@ def test_course_lab_opens_lesson_01_and_renders_markdown(tmp_path: Path) -> None
             [*LAB, f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}"],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},
+            env={
+                **os.environ,
+                "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+                "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+            },
             start_new_session=True,
         )
     try:
@@ -57,9 +61,9 @@ def test_course_lab_opens_lesson_01_and_renders_markdown(tmp_path: Path) -> None
         news = get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification")
         assert news["settings"]["fetchNews"] == "false"
         first = all_lessons()[0].notebook.name
-        home = urllib.request.Request(f"{base}/", headers={"Authorization": f"token {TOKEN}"})
-        with urllib.request.urlopen(home, timeout=5) as answer:  # follows the redirect
-            assert answer.url.endswith(f"/lab/tree/notebooks/{first}"), answer.url
+        # what the browser is sent to (the printed URL stays `/lab?token=...`, as tools expect)
+        (opener,) = (tmp_path / "runtime").glob("jpserver-file-to-run-*-open.html")
+        assert f"/lab/tree/notebooks/{first}?token=" in opener.read_text()
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)
