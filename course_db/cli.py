@@ -288,16 +288,9 @@ def cmd_solution(args: argparse.Namespace) -> int:
     from course_db.lessons import get_lesson
 
     lesson = get_lesson(args.lesson)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise SetupError(
-                "Not asking without a terminal.", tip="add --yes to show the solution."
-            )
-        answer = input(
-            f"Show the solution of lesson {lesson.number}? Try `course hint` first. [y/N] "
-        )
-        if answer.strip().lower() not in ("y", "yes"):
-            return 0
+    question = f"Show the solution of lesson {lesson.number}? Try `course hint` first."
+    if not args.yes and not confirm(question, "add --yes to show the solution."):
+        return 0
     diff = subprocess.run(
         [
             "git",
@@ -334,6 +327,13 @@ def cmd_reset(args: argparse.Namespace) -> int:
         backup = restore_starter(lesson)
         print(f"Restored {lesson.starter_dir.relative_to(ROOT)}; your files are in {backup}.")
     return 0
+
+
+def confirm(question: str, without_terminal: str) -> bool:
+    """Ask a yes/no question; without a terminal, refuse with `without_terminal` as the TIP."""
+    if not sys.stdin.isatty():
+        raise SetupError("Not asking without a terminal.", tip=without_terminal)
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def restore_starter(lesson) -> Path:

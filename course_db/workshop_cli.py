@@ -59,20 +59,16 @@ def _board(args: argparse.Namespace, server) -> int:
 
 def _end(args: argparse.Namespace, server) -> int:
     from course_db import workshop
+    from course_db.cli import confirm
 
     plan = workshop.plan_end(server, args.workshop)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise SetupError(
-                "Not asking without a terminal.", tip="add --yes to end the workshop from a script."
-            )
-        answer = input(
-            f"End workshop '{args.workshop}': save progress, then drop {len(plan.roles)} "
-            f"role(s) and {len(plan.databases)} database(s)? [y/N] "
-        )
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing dropped.")
-            return 0
+    question = (
+        f"End workshop '{args.workshop}': save progress, then drop {len(plan.roles)} "
+        f"role(s) and {len(plan.databases)} database(s)?"
+    )
+    if not args.yes and not confirm(question, "add --yes to end the workshop from a script."):
+        print("Nothing dropped.")
+        return 0
     ending = workshop.end(server, args.workshop)
     print(f"Saved the class's progress to {ending.csv}.")
     print(f"Dropped {len(ending.roles)} role(s) and {len(ending.databases)} database(s).")
