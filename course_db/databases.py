@@ -246,14 +246,8 @@ def owned(comment: str) -> bool:
 
 
 def course_databases(server: Server) -> list[str]:
-    """Every database of this prefix that carries the course's marker."""
-    with admin(server) as conn:
-        rows = conn.execute(
-            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-            "WHERE datname LIKE %s AND pg_has_role(datdba, 'MEMBER') ORDER BY datname",
-            (prefix() + "\\_%",),
-        ).fetchall()
-    return [name for name, comment in rows if comment and owned(comment)]
+    """Every database of this prefix that carries the course's marker (see `inventory`)."""
+    return [info.name for info in inventory(server, sizes=False)]
 
 
 def _set_comment(conn: psycopg.Connection, name: str, text: str) -> None:
