@@ -25,7 +25,7 @@ import sqlalchemy.exc
 from course_db import databases, progress
 from course_db.checks.tasklist import Tasks, complete
 from course_db.copying import copy_project
-from course_db.errors import SetupError
+from course_db.errors import SetupError, first_line
 from course_db.grading import Report, Result
 from course_db.isolation import (
     Job,
@@ -104,11 +104,6 @@ def check_timeout(timeout: float | None, lesson: Lesson) -> float:
             f"leave it out to use the lesson's ({lesson.check_timeout:.0f} s).",
         )
     return timeout
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def grade_copy(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
-from course_db.errors import SetupError
+from course_db.errors import SetupError, first_line
 from course_db.paths import STATE, state_dir
 from course_db.processes import pid_alive
 from course_db.server import Server
@@ -101,7 +101,7 @@ def admin(server: Server) -> Iterator[psycopg.Connection]:
     try:
         conn = psycopg.connect(**server.conninfo(), autocommit=True)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         reason = reason.removeprefix("connection failed: ")
         tip = (
             "check that the server is running and that COURSE_DATABASE_URL is right "

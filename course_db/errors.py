@@ -26,3 +26,9 @@ class SetupError(CourseError):
 
 class CheckFailed(CourseError):
     """Raised by `check()` when `COURSE_SOURCE=solutions`, so an nbval run cannot pass a failure."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line for a message, or its type's name when it says nothing."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
