@@ -100,6 +100,18 @@ td.not-started {{ color: #90a4ae; }}
 """
 
 
+def board_json(board: Board) -> dict:
+    """The board as data: for scripts, and for tests that read what the page shows."""
+    return {
+        "workshop": board.workshop,
+        "lessons": board.lessons,
+        "passed": board.passed_per_lesson(),
+        "learners": {
+            row.learner: {n: row.cells[n].short() for n in board.lessons} for row in board.rows
+        },
+    }
+
+
 class BoardHandler(BaseHTTPRequestHandler):
     """GET / (the page) and GET /board.json; every other method or path is refused."""
 
@@ -119,16 +131,7 @@ class BoardHandler(BaseHTTPRequestHandler):
             self.send_error(503, exc.message)
             return
         if self.path == "/board.json":
-            data = {
-                "workshop": board.workshop,
-                "lessons": board.lessons,
-                "passed": board.passed_per_lesson(),
-                "learners": {
-                    row.learner: {n: row.cells[n].short() for n in board.lessons}
-                    for row in board.rows
-                },
-            }
-            self._send(json.dumps(data).encode(), "application/json")
+            self._send(json.dumps(board_json(board)).encode(), "application/json")
         else:
             self._send(render_html(board, self.refresh).encode(), "text/html; charset=utf-8")
 

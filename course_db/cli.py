@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import math
 import os
@@ -29,12 +28,11 @@ log = logging.getLogger("course_db")
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Start the database, then JupyterLab on the course's notebooks, opening lesson 01."""
-    from course_db.lessons import all_lessons
+    from course_db.lab import first_notebook, lab_environment
     from course_db.server import get_server
 
     server = get_server()
     log.info("Database: %s", server.describe())
-    first = all_lessons()[0].notebook.relative_to(ROOT)
     argv = [
         sys.executable,
         "-m",
@@ -47,37 +45,11 @@ def cmd_lab(args: argparse.Namespace) -> int:
         argv.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    env.update(lab_settings())
-    env.setdefault("PLOOMBER_STATS_ENABLED", "false")
-    env.setdefault("PLOOMBER_VERSION_CHECK_DISABLED", "1")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
     extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
     # The notebook to open first: the browser lands on it; the URL printed stays `/lab?token=`.
-    return subprocess.call([*argv, *extra, str(first)], env=env, cwd=ROOT)
-
-
-# The course's own JupyterLab settings: no news pop-up (it asks every new learner about Jupyter
-# news; the course has nothing to do with it), and Markdown files (the exercises' READMEs) open
-# rendered, as a learner reads them, not as source in the editor.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/docmanager-extension/plugin": {"defaultViewers": {"markdown": "Markdown Preview"}},
-}
-
-
-def lab_settings() -> dict[str, str]:
-    """Keep JupyterLab's settings and workspaces in `.course/`, with the course's defaults."""
-    settings = state_dir("jupyter", "settings")
-    for plugin, values in LAB_SETTINGS.items():
-        path = settings / f"{plugin}.jupyterlab-settings"
-        if not path.exists():  # a learner's own change to a setting stays
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(values) + "\n")
-    return {
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(state_dir("jupyter", "workspaces")),
-    }
+    return subprocess.call(
+        [*argv, *extra, str(first_notebook())], env=lab_environment(ROOT), cwd=ROOT
+    )
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -13,3 +13,7 @@ def state_dir(*parts: str) -> Path:
     path = STATE.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# A workshop's JupyterHub keeps its environment, state and learners' homes here (`hub.py`).
+DEFAULT_HUB_HOME = "/srv/alembic-course"

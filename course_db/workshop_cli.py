@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -57,14 +58,54 @@ def _board(args: argparse.Namespace, server) -> int:
     return 0
 
 
+def _hub(args: argparse.Namespace, server) -> int:
+    from course_db import hub, roles, workshop
+
+    hub.require_root()
+    workshop.require_admin(server)
+    names = list(roles.validate_names(read_learners(Path(args.learners))))
+    admins = list(roles.validate_names([args.admin]))
+    place = hub.Layout(Path(args.home).absolute())
+    print(f"Preparing the hub in {place.home} (the first time takes a minute)...", flush=True)
+    workshop.init(server, args.workshop, names, args.host, args.connection_limit)
+    hub.prepare(place, args.workshop, names + admins)
+    print(
+        f"JupyterHub for workshop '{args.workshop}': http://{args.bind}:{args.port}/\n"
+        f"Log in first as '{admins[0]}' (the admin): the password you choose now is yours from "
+        "then on. Then give the address to the class; each learner logs in with their name "
+        "from the list and chooses their password. Ctrl-C stops the hub and every learner's "
+        "server.",
+        flush=True,
+    )
+    hub.start(
+        place,
+        args.workshop,
+        names,
+        admins,
+        bind=args.bind,
+        port=args.port,
+        cull_idle=args.cull_idle,
+        db_host=args.host,
+    )
+    return 0  # not reached: the process became the hub
+
+
 def _end(args: argparse.Namespace, server) -> int:
-    from course_db import workshop
+    from course_db import hub, workshop
     from course_db.cli import confirm
 
     plan = workshop.plan_end(server, args.workshop)
+    place = hub.Layout(Path(args.home).absolute())
+    users = hub.hub_learners(place, args.workshop)
     question = (
         f"End workshop '{args.workshop}': save progress, then drop {len(plan.roles)} "
-        f"role(s) and {len(plan.databases)} database(s)?"
+        f"role(s) and {len(plan.databases)} database(s)"
+        + (
+            f", and delete the hub's {len(users)} learner account(s) and their homes"
+            if users
+            else ""
+        )
+        + "?"
     )
     if not args.yes and not confirm(question, "add --yes to end the workshop from a script."):
         print("Nothing dropped.")
@@ -72,6 +113,9 @@ def _end(args: argparse.Namespace, server) -> int:
     ending = workshop.end(server, args.workshop)
     print(f"Saved the class's progress to {ending.csv}.")
     print(f"Dropped {len(ending.roles)} role(s) and {len(ending.databases)} database(s).")
+    if users:
+        removed = hub.remove_learners(place, args.workshop)
+        print(f"Deleted {len(removed)} learner account(s) of the hub in {place.home}.")
     return 0
 
 
@@ -87,6 +131,7 @@ def read_learners(path: Path) -> list[str]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from course_db.paths import DEFAULT_HUB_HOME as DEFAULT_HOME
     from course_db.workshop import DEFAULT_CONNECTION_LIMIT, workshop_name
 
     parser = sub.add_parser("workshop", help=cmd_workshop.__doc__, description=cmd_workshop.__doc__)
@@ -98,6 +143,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "--workshop",
             default=workshop_name(),
             help="the class's name (default: $COURSE_WORKSHOP or `class`)",
+        )
+
+    def hub_home(action: argparse.ArgumentParser) -> None:
+        action.add_argument(
+            "--home",
+            default=os.environ.get("COURSE_HUB_HOME") or DEFAULT_HOME,
+            help=f"the hub's folder: environment, learners' homes, state (default {DEFAULT_HOME})",
         )
 
     def learner_options(action: argparse.ArgumentParser) -> None:
@@ -143,9 +195,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common(board)
     board.set_defaults(action_func=_board)
 
+    hub = actions.add_parser(
+        "hub",
+        help="run JupyterHub for the class on this machine (as root): learners install nothing",
+    )
+    hub.add_argument("--learners", required=True, help="a file with one learner name per line")
+    hub.add_argument("--admin", default="instructor", help="the hub's admin (default instructor)")
+    hub.add_argument(
+        "--bind", default="127.0.0.1", help="address the hub listens on (0.0.0.0: the room)"
+    )
+    hub.add_argument("--port", type=int, default=8000, help="the hub's port (default 8000)")
+    hub_home(hub)
+    hub.add_argument(
+        "--cull-idle",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="stop a learner's server idle this long (default 3600)",
+    )
+    common(hub)
+    learner_options(hub)
+    hub.set_defaults(action_func=_hub)
+
     end = actions.add_parser(
         "end", help="save progress as CSV, drop every role and database of the workshop"
     )
     end.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    hub_home(end)
     common(end)
     end.set_defaults(action_func=_end)
