@@ -112,6 +112,24 @@ def prepare(place: Layout, workshop_name: str, names: list[str]) -> None:
     refresh_snapshot(place)
 
 
+def trusting_rules(server: Server) -> list[str]:
+    """The server's pg_hba.conf lines that let anyone in without a password (`trust`).
+
+    On the hub's machine every learner runs code: with `trust` on the socket or on 127.0.0.1, a
+    learner's kernel can log in as `postgres` and nothing the course does can stop it.
+    """
+    from course_db.databases import admin
+
+    with admin(server) as conn:
+        rows = conn.execute(
+            "SELECT line_number, type, address FROM pg_hba_file_rules "
+            "WHERE auth_method = 'trust' ORDER BY line_number"
+        ).fetchall()
+    return [
+        f"line {line} ({kind}{' ' + address if address else ''})" for line, kind, address in rows
+    ]
+
+
 def learner_python() -> str:
     """A Python 3.11+ that every learner may run: the pyenv or uv Python under /root may not be."""
     candidates = (sys.base_prefix + "/bin/python3", "/usr/bin/python3", "/usr/local/bin/python3")

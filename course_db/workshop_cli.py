@@ -66,6 +66,15 @@ def _hub(args: argparse.Namespace, server) -> int:
     names = list(roles.validate_names(read_learners(Path(args.learners))))
     admins = list(roles.validate_names([args.admin]))
     place = hub.Layout(Path(args.home).absolute())
+    trusting = hub.trusting_rules(server)
+    if trusting:
+        print(
+            "WARNING: this PostgreSQL lets anyone in without a password (pg_hba.conf "
+            f"{', '.join(trusting)}): a learner's code on this machine could log in as the "
+            "superuser. For a real class, use scram-sha-256 there (the compose file does).",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"Preparing the hub in {place.home} (the first time takes a minute)...", flush=True)
     workshop.init(server, args.workshop, names, args.host, args.connection_limit)
     hub.prepare(place, args.workshop, names + admins)
