@@ -25,7 +25,7 @@ import sqlalchemy.exc
 from course_db import databases, progress
 from course_db.checks.tasklist import Tasks, complete
 from course_db.copying import copy_project
-from course_db.errors import SetupError, first_line
+from course_db.errors import SetupError, first_line, full_server_tip
 from course_db.grading import Report, Result
 from course_db.isolation import (
     Job,
@@ -161,6 +161,12 @@ def grade_in_copy(
         except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
             # The learner's own steps report their errors as results; this is the grader's own
             # connection, lost: the server stopped or restarted mid-check.
+            full = full_server_tip(exc)
+            if full:
+                raise SetupError(
+                    f"The database server had no free connection for the check: {first_line(exc)}",
+                    tip=full,
+                ) from None
             raise SetupError(
                 f"The database server stopped answering during the check: {first_line(exc)}",
                 tip="run the check again (the course restarts its own server by itself).",

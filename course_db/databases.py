@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
-from course_db.errors import SetupError, first_line
+from course_db.errors import SetupError, first_line, full_server_tip
 from course_db.paths import STATE, state_dir
 from course_db.processes import pid_alive
 from course_db.server import Server
@@ -109,6 +109,7 @@ def admin(server: Server) -> Iterator[psycopg.Connection]:
             if server.kind == "external"
             else "run `uv run course db status`; `uv run course db stop` then retry restarts it."
         )
+        tip = full_server_tip(exc) or tip
         raise SetupError(f"Cannot connect to {server.describe()}: {reason}", tip=tip) from None
     try:
         yield conn

@@ -32,3 +32,24 @@ def first_line(exc: BaseException) -> str:
     """An exception's first line for a message, or its type's name when it says nothing."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def full_server_tip(exc: BaseException) -> str | None:
+    """The next step when a connection was refused for want of a free slot, else None.
+
+    On a class's shared server this is the first thing to run out when everybody checks at once:
+    the server's `max_connections`, or the learner role's own connection limit.
+    """
+    text = str(exc)
+    if "too many connections for role" in text:
+        return (
+            "your role has all its connections in use: close the notebooks you are not using "
+            "(or restart their kernels), then check again."
+        )
+    if "too many clients" in text or "remaining connection slots are reserved" in text:
+        return (
+            "the server has no free connection right now: check again in a minute. Instructor: "
+            "give it about 10 connections per learner plus 20 (max_connections; README, "
+            "Workshops and instructors)."
+        )
+    return None

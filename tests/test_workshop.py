@@ -269,3 +269,26 @@ def test_workshop_learner_runs_a_notebook(klass: Class, notebook: str) -> None:
         (klass.role("ana") + "\\_%",),
     )
     assert owners in ([], [(klass.role("ana"),)])
+
+
+@needs_service
+def test_a_full_connection_limit_is_named_with_what_to_do() -> None:
+    """When everybody checks at once, connection slots run out first: say so, not a traceback."""
+    from course_db.databases import admin
+    from course_db.server import parse_admin_url
+
+    server = get_server()
+    role = "course_tfull_" + os.urandom(3).hex()
+    with admin(server) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+    try:
+        crowded = parse_admin_url(
+            f"postgresql+psycopg://{role}@{server.host}:{server.port or 5432}/postgres"
+        )
+        with pytest.raises(SetupError) as caught, admin(crowded):
+            pass
+        assert "too many connections for role" in caught.value.message
+        assert caught.value.tip.startswith("your role has all its connections in use")
+    finally:
+        with admin(server) as conn:
+            conn.execute(f"DROP ROLE {role}")
