@@ -7,13 +7,17 @@ real `course` parser.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
+from course_db import hub
 from course_db.cli import build_parser
+from course_db.errors import SetupError
 from course_db.paths import ROOT
 
 CONFIG = ROOT / "workshop" / "jupyterhub_config.py"
@@ -69,3 +73,10 @@ def test_the_readme_hub_commands_are_real_course_commands() -> None:
     assert [command[:2] for command in commands] == [["workshop", "hub"]]
     args = build_parser().parse_args(commands[0])
     assert (args.bind, args.port, args.learners) == ("0.0.0.0", 8000, "learners.txt")
+
+
+def test_a_learner_named_like_a_system_account_is_refused(tmp_path: Path) -> None:
+    place = hub.Layout(tmp_path)
+    with pytest.raises(SetupError, match="'root' is a Unix account of this machine"):
+        hub.check_unix_name(place, "root")
+    hub.check_unix_name(place, "nosuchlearner" + os.urandom(2).hex())  # free: fine
