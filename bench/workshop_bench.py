@@ -3,9 +3,11 @@
     COURSE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \\
         uv run python bench/workshop_bench.py [--learners 30] [--rounds 2] [--skip-05]
 
-It makes its own class (`bench<hex>`), so it touches nobody's databases, and ends it at the end
-(even on Ctrl-C). Every learner runs as a separate `course` process with only their join line's
-URL, exactly as in a classroom. It prints a Markdown table; it is a report, not a test (exit 0).
+Size the server as the README says (max_connections about 10 per learner plus 20); the bench
+says so when it is smaller. It makes its own class (`bench<hex>`), so it touches nobody's
+databases, and ends it at the end (even on Ctrl-C). Every learner runs as a separate `course`
+process with only their join line's URL, exactly as in a classroom. It prints a Markdown
+table; it is a report, not a test (exit 0).
 """
 
 from __future__ import annotations
@@ -193,6 +195,12 @@ def main() -> int:
         f"{os.cpu_count()} cores, {args.learners} learners, class {group}, check limit "
         f"{args.timeout or 'the lesson' + chr(39) + 's'}\n"
     )
+    wanted = 10 * args.learners + 20  # the README's sizing
+    if int(limit) < wanted:
+        print(
+            f"NOTE: max_connections {limit} is below the README's {wanted} for {args.learners} "
+            "learners: checks that start at once may be refused a connection.\n"
+        )
     lines = ["| what | right verdicts | errors | wall | p50 | p95 | peak connections | leftovers |"]
     lines.append("|---|---|---|---|---|---|---|---|")
     folder = Path(tempfile.mkdtemp(prefix="course-bench-"))
