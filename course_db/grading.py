@@ -8,11 +8,14 @@ broken: exit 2, with a TIP).
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import asdict, dataclass, field
 
 ONE_SCREEN = 15  # lines a terminal answer takes, at most, without --verbose
 MIN_MESSAGE_LINES = 4  # of the first failing task's message, however many tasks there are
+NOTEBOOK_LINES = 6  # of the first failing task's message a notebook shows open; the rest folds
+NOTEBOOK_WIDTH = 100  # characters a line of the answer holds in a notebook, about
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,9 @@ class Report:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        """The answer in a notebook: the first failing task open, the others' details folded."""
+        """The answer in a notebook: one line per task; under the first failing one, its message
+        across the table, the first lines open (what happened, what to do), the rest folded.
+        The other failures' messages are folded at the end of their line."""
         first = next(iter(self.failures()), None)
         rows = []
         for result in self.results:
@@ -122,18 +127,23 @@ class Report:
                 if result.passed
                 else "<b style='color:#cf222e'>FAIL</b>"
             )
-            message = "" if result.passed else _html(result.message)
-            if message and result is not first:
-                message = f"<details><summary>details</summary>{message}</details>"
+            folded = ""
+            if not result.passed and result.message and result is not first:
+                folded = f"<details><summary>details</summary>{_html(result.message)}</details>"
             rows.append(
                 f"<tr><td>{mark}</td><td style='white-space:nowrap'>Task {result.task}</td>"
                 f"<td style='text-align:left'>{_html(result.name)}</td>"
-                f"<td style='text-align:left;white-space:pre-wrap'>{message}</td></tr>"
+                f"<td style='text-align:left;white-space:pre-wrap'>{folded}</td></tr>"
             )
+            if result is first and result.message:
+                rows.append(
+                    "<tr><td></td><td colspan='3' style='text-align:left;white-space:pre-wrap'>"
+                    f"{_folded(result.message)}</td></tr>"
+                )
         error = ""
         if self.error:
             error = f"<p><b>ERROR {_html(self.error)}</b><br>TIP: {_html(self.tip)}</p>"
-        return f"<table>{''.join(rows)}</table>{error}<p><b>{html.escape(self.summary())}</b></p>"
+        return f"<table>{''.join(rows)}</table>{error}<p><b>{_html(self.summary())}</b></p>"
 
     def __repr__(self) -> str:
         return self.as_text()
@@ -142,3 +152,33 @@ class Report:
 def _html(text: str) -> str:
     """Escaped text whose `backticks` show as code, as they do in the READMEs."""
     return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def split_for_notebook(message: str) -> tuple[list[str], list[str]]:
+    """The lines of `message` a notebook shows open, and the lines it folds.
+
+    Open: the first line always, then as many as fit `NOTEBOOK_LINES` lines once wrapped at
+    `NOTEBOOK_WIDTH` characters, so a learner reads what happened and what to do at a glance.
+    """
+    lines = message.splitlines()
+    used = 0
+    for count, line in enumerate(lines):
+        used += wrapped(line)
+        if used > NOTEBOOK_LINES and count:
+            return lines[:count], lines[count:]
+    return lines, []
+
+
+def wrapped(line: str) -> int:
+    """How many lines `line` takes in a notebook's answer, wrapped at `NOTEBOOK_WIDTH`."""
+    return max(1, math.ceil(len(line) / NOTEBOOK_WIDTH))
+
+
+def _folded(message: str) -> str:
+    shown, rest = split_for_notebook(message)
+    text = _html("\n".join(shown))
+    if rest:
+        more = f"{len(rest)} more line{'s' if len(rest) > 1 else ''}"
+        folded = _html("\n".join(rest))
+        text += f"<details><summary>{more}</summary>{folded}</details>"
+    return text
