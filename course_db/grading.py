@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 ONE_SCREEN = 15  # lines a terminal answer takes, at most, without --verbose
 MIN_MESSAGE_LINES = 4  # of the first failing task's message, however many tasks there are
 NOTEBOOK_LINES = 6  # of the first failing task's message a notebook shows open; the rest folds
-NOTEBOOK_WIDTH = 100  # characters a line of the answer holds in a notebook, about
+LINE_WIDTH = 100  # characters a line of the answer holds on screen, about: longer ones wrap
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ class Report:
         """The answer for a terminal, shaped like a good compiler error: it fits one screen.
 
         Every task is one line; only the first failing one says in full what happened and what
-        to do (at most a screen's worth: the rest is one `--verbose` away). `verbose` shows every
-        message whole.
+        to do (at most a screen's worth, wrapped lines counted: the rest is one `--verbose` away).
+        `verbose` shows every message whole.
         """
         lines = []
         first = next(iter(self.failures()), None)
@@ -102,11 +102,11 @@ class Report:
             if verbose:
                 lines.extend("      " + line for line in message)
             elif result is first:
-                lines.extend("      " + line for line in message[:budget])
-                if len(message) > budget:
-                    more = len(message) - budget
+                shown, rest = split_open(result.message, budget)
+                lines.extend("      " + line for line in shown)
+                if rest:
                     lines.append(
-                        f"      ... {more} more lines: `course check {self.lesson} --verbose`"
+                        f"      ... {len(rest)} more lines: `course check {self.lesson} --verbose`"
                     )
         if self.error:
             lines.append(f"ERROR {self.error}")
@@ -154,28 +154,28 @@ def _html(text: str) -> str:
     return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", html.escape(text))
 
 
-def split_for_notebook(message: str) -> tuple[list[str], list[str]]:
-    """The lines of `message` a notebook shows open, and the lines it folds.
+def split_open(message: str, rows: int = NOTEBOOK_LINES) -> tuple[list[str], list[str]]:
+    """The lines of `message` an answer shows, and the lines it folds (or leaves to --verbose).
 
-    Open: the first line always, then as many as fit `NOTEBOOK_LINES` lines once wrapped at
-    `NOTEBOOK_WIDTH` characters, so a learner reads what happened and what to do at a glance.
+    Shown: the first line always, then as many as fit `rows` lines on screen, long lines counted
+    as wrapped, so a learner reads what happened and what to do at a glance.
     """
     lines = message.splitlines()
     used = 0
     for count, line in enumerate(lines):
         used += wrapped(line)
-        if used > NOTEBOOK_LINES and count:
+        if used > rows and count:
             return lines[:count], lines[count:]
     return lines, []
 
 
 def wrapped(line: str) -> int:
-    """How many lines `line` takes in a notebook's answer, wrapped at `NOTEBOOK_WIDTH`."""
-    return max(1, math.ceil(len(line) / NOTEBOOK_WIDTH))
+    """How many lines `line` takes on screen, wrapped at `LINE_WIDTH`."""
+    return max(1, math.ceil(len(line) / LINE_WIDTH))
 
 
 def _folded(message: str) -> str:
-    shown, rest = split_for_notebook(message)
+    shown, rest = split_open(message)
     text = _html("\n".join(shown))
     if rest:
         more = f"{len(rest)} more line{'s' if len(rest) > 1 else ''}"

@@ -9,12 +9,12 @@ from helpers import copies
 
 from course_db.checking import run_check
 from course_db.grading import (
+    LINE_WIDTH,
     NOTEBOOK_LINES,
-    NOTEBOOK_WIDTH,
     ONE_SCREEN,
     Report,
     Result,
-    split_for_notebook,
+    split_open,
     wrapped,
 )
 from course_db.lessons import Lesson, all_lessons
@@ -42,6 +42,15 @@ def test_a_terminal_answer_fits_one_screen_and_points_at_verbose() -> None:
     assert text.count("INFO") < 15
 
 
+def test_a_terminal_answer_counts_a_long_line_as_the_lines_it_wraps_to() -> None:
+    long = "y" * (2 * LINE_WIDTH + 1)  # three lines on screen
+    message = "\n".join([long] * 3)
+    results = [Result(task, f"task {task}", False, message) for task in range(1, 9)]
+    text = Report(lesson="05", results=results).as_text()  # room for 5 lines under task 1
+    assert text.count(long) == 1
+    assert "... 2 more lines: `course check 05 --verbose`" in text
+
+
 def test_verbose_shows_every_message_whole() -> None:
     text = long_report().as_text(verbose=True)
     assert text.count("INFO  line 39 of a long log") == 2
@@ -63,13 +72,13 @@ def test_notebook_answer_opens_the_first_failure_in_a_few_lines_and_folds_the_re
     assert "INFO  line 39 of a long log" in first  # folded, not lost
 
 
-def test_split_for_notebook_counts_wrapped_lines_and_always_shows_the_first() -> None:
-    long = "w" * (NOTEBOOK_WIDTH * NOTEBOOK_LINES + 1)
-    assert split_for_notebook(f"{long}\nnext") == ([long], ["next"])
-    two = "w" * (NOTEBOOK_WIDTH + 1)  # two lines once wrapped
-    shown, rest = split_for_notebook("\n".join([two] * NOTEBOOK_LINES))
+def test_split_open_counts_wrapped_lines_and_always_shows_the_first() -> None:
+    long = "w" * (LINE_WIDTH * NOTEBOOK_LINES + 1)
+    assert split_open(f"{long}\nnext") == ([long], ["next"])
+    two = "w" * (LINE_WIDTH + 1)  # two lines once wrapped
+    shown, rest = split_open("\n".join([two] * NOTEBOOK_LINES))
     assert len(shown) == NOTEBOOK_LINES // 2 and len(rest) == NOTEBOOK_LINES - len(shown)
-    assert split_for_notebook("one line") == (["one line"], [])
+    assert split_open("one line") == (["one line"], [])
 
 
 @pytest.mark.parametrize("lesson", all_lessons(), ids=lambda lesson: lesson.number)
@@ -80,6 +89,6 @@ def test_starter_first_failure_opens_in_a_few_short_lines(
     at most NOTEBOOK_LINES lines of the notebook (the rest is folded, never lost)."""
     report = run_check(lesson.number, project=copies(tmp_path, lesson)("exercises"))
     first = report.failures()[0]
-    shown, rest = split_for_notebook(first.message)
+    shown, rest = split_open(first.message)
     assert sum(map(wrapped, shown)) <= NOTEBOOK_LINES, report.as_text()
     assert shown + rest == first.message.splitlines()
