@@ -134,6 +134,9 @@ def test_text_for_the_learner_needs_no_emoji_or_cjk_font(document: Path) -> None
 # "Common mistakes" box just before the exercise; a recap that ends with a "Next:" link.
 LESSONS = {lesson.number: lesson for lesson in all_lessons()}
 SECTION = re.compile(r"## (\d+)\. (.+)")
+RUN_AGAIN = (
+    "Run the cells from top to bottom (Shift+Enter). You can run the notebook again at any time"
+)
 NEXT_LINK = re.compile(r"\[\**([^\]]+?)\**\]\((\w+\.ipynb)\)")
 # How a recorded transcript was made (a virtualenv, this machine's package mirrors) is no part of
 # the lesson: it stays folded in a <details> block, out of the learner's way.
@@ -178,6 +181,7 @@ def test_notebook_opens_with_its_title_and_what_you_do_learn_need(notebook: Path
     intro = "\n".join(lines[: lines.index(next(line for line in lines if line.startswith("<")))])
     labels = re.findall(r"^\*\*(What [^*]+:)\*\*", intro, re.MULTILINE)
     assert labels == ["What you'll do:", "What you'll learn:", "What you need:"]
+    assert RUN_AGAIN in intro  # every lesson can be run again from the top
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
