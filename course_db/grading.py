@@ -106,7 +106,7 @@ class Report:
                 lines.extend("      " + line for line in shown)
                 if rest:
                     lines.append(
-                        f"      ... {len(rest)} more lines: `course check {self.lesson} --verbose`"
+                        f"      ... {more_lines(rest)}: `course check {self.lesson} --verbose`"
                     )
         if self.error:
             lines.append(f"ERROR {self.error}")
@@ -174,11 +174,14 @@ def wrapped(line: str) -> int:
     return max(1, math.ceil(len(line) / LINE_WIDTH))
 
 
+def more_lines(rest: list[str]) -> str:
+    return f"{len(rest)} more line{'s' if len(rest) > 1 else ''}"
+
+
 def _folded(message: str) -> str:
     shown, rest = split_open(message)
     text = _html("\n".join(shown))
     if rest:
-        more = f"{len(rest)} more line{'s' if len(rest) > 1 else ''}"
         folded = _html("\n".join(rest))
-        text += f"<details><summary>{more}</summary>{folded}</details>"
+        text += f"<details><summary>{more_lines(rest)}</summary>{folded}</details>"
     return text

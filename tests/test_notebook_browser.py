@@ -1,4 +1,5 @@
-"""Notebook 01 as a learner meets it: `course lab`, a real Chromium, Run All, FAIL, solve, PASS.
+"""Notebook 01 as a learner meets it: `course lab`, a real Chromium, Run All, FAIL, solve, PASS,
+and on to notebook 02 through the recap's "Next:" link.
 
 Everything runs in a copy of the course (the real `exercises/` is never touched): `course lab`
 starts there on a free port, and its kernel and checks import the copy's `course_db`. The copy
@@ -124,7 +125,7 @@ def test_notebook_01_runs_all_fails_the_starter_and_passes_once_solved(
                 has=page.locator(".jp-InputArea-editor", has_text="check()")
             )
             answer = check.locator(".jp-OutputArea-output")
-            expect(answer).to_contain_text("FAIL", timeout=45_000)
+            expect(answer).to_contain_text("FAIL", timeout=60_000)
             expect(idle).to_be_visible(timeout=10_000)
             # JupyterLab shows a traceback, like anything written to stderr, as this mime type
             errors = page.locator(".jp-OutputArea-output[data-mime-type$='stderr']")
@@ -139,6 +140,10 @@ def test_notebook_01_runs_all_fails_the_starter_and_passes_once_solved(
             page.keyboard.press("Shift+Enter")
             expect(answer).to_contain_text("checks passed. Well done!", timeout=30_000)
             expect(answer).not_to_contain_text("FAIL")
+            # the recap's "Next:" link opens the following lesson in JupyterLab
+            following = get_lesson("02").notebook.name
+            page.get_by_role("link", name=re.compile(r"^02 · ")).click()
+            expect(page.get_by_role("tab", name=re.compile(re.escape(following)))).to_be_visible()
         except Exception:
             screenshot = tmp_path / "notebook01.png"
             page.screenshot(path=str(screenshot))
