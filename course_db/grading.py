@@ -8,11 +8,14 @@ broken: exit 2, with a TIP).
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import asdict, dataclass, field
 
 ONE_SCREEN = 15  # lines a terminal answer takes, at most, without --verbose
 MIN_MESSAGE_LINES = 4  # of the first failing task's message, however many tasks there are
+NOTEBOOK_LINES = 6  # of the first failing task's message a notebook shows open; the rest folds
+LINE_WIDTH = 100  # characters a line of the answer holds on screen, about: longer ones wrap
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,8 @@ class Report:
         """The answer for a terminal, shaped like a good compiler error: it fits one screen.
 
         Every task is one line; only the first failing one says in full what happened and what
-        to do (at most a screen's worth: the rest is one `--verbose` away). `verbose` shows every
-        message whole.
+        to do (at most a screen's worth, wrapped lines counted: the rest is one `--verbose` away).
+        `verbose` shows every message whole.
         """
         lines = []
         first = next(iter(self.failures()), None)
@@ -99,11 +102,11 @@ class Report:
             if verbose:
                 lines.extend("      " + line for line in message)
             elif result is first:
-                lines.extend("      " + line for line in message[:budget])
-                if len(message) > budget:
-                    more = len(message) - budget
+                shown, rest = split_open(result.message, budget)
+                lines.extend("      " + line for line in shown)
+                if rest:
                     lines.append(
-                        f"      ... {more} more lines: `course check {self.lesson} --verbose`"
+                        f"      ... {more_lines(rest)}: `course check {self.lesson} --verbose`"
                     )
         if self.error:
             lines.append(f"ERROR {self.error}")
@@ -113,7 +116,9 @@ class Report:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        """The answer in a notebook: the first failing task open, the others' details folded."""
+        """The answer in a notebook: one line per task; under the first failing one, its message
+        across the table, the first lines open (what happened, what to do), the rest folded.
+        The other failures' messages are folded at the end of their line."""
         first = next(iter(self.failures()), None)
         rows = []
         for result in self.results:
@@ -122,18 +127,23 @@ class Report:
                 if result.passed
                 else "<b style='color:#cf222e'>FAIL</b>"
             )
-            message = "" if result.passed else _html(result.message)
-            if message and result is not first:
-                message = f"<details><summary>details</summary>{message}</details>"
+            folded = ""
+            if not result.passed and result.message and result is not first:
+                folded = f"<details><summary>details</summary>{_html(result.message)}</details>"
             rows.append(
                 f"<tr><td>{mark}</td><td style='white-space:nowrap'>Task {result.task}</td>"
                 f"<td style='text-align:left'>{_html(result.name)}</td>"
-                f"<td style='text-align:left;white-space:pre-wrap'>{message}</td></tr>"
+                f"<td style='text-align:left;white-space:pre-wrap'>{folded}</td></tr>"
             )
+            if result is first and result.message:
+                rows.append(
+                    "<tr><td></td><td colspan='3' style='text-align:left;white-space:pre-wrap'>"
+                    f"{_folded(result.message)}</td></tr>"
+                )
         error = ""
         if self.error:
             error = f"<p><b>ERROR {_html(self.error)}</b><br>TIP: {_html(self.tip)}</p>"
-        return f"<table>{''.join(rows)}</table>{error}<p><b>{html.escape(self.summary())}</b></p>"
+        return f"<table>{''.join(rows)}</table>{error}<p><b>{_html(self.summary())}</b></p>"
 
     def __repr__(self) -> str:
         return self.as_text()
@@ -142,3 +152,36 @@ class Report:
 def _html(text: str) -> str:
     """Escaped text whose `backticks` show as code, as they do in the READMEs."""
     return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def split_open(message: str, rows: int = NOTEBOOK_LINES) -> tuple[list[str], list[str]]:
+    """The lines of `message` an answer shows, and the lines it folds (or leaves to --verbose).
+
+    Shown: the first line always, then as many as fit `rows` lines on screen, long lines counted
+    as wrapped, so a learner reads what happened and what to do at a glance.
+    """
+    lines = message.splitlines()
+    used = 0
+    for count, line in enumerate(lines):
+        used += wrapped(line)
+        if used > rows and count:
+            return lines[:count], lines[count:]
+    return lines, []
+
+
+def wrapped(line: str) -> int:
+    """How many lines `line` takes on screen, wrapped at `LINE_WIDTH`."""
+    return max(1, math.ceil(len(line) / LINE_WIDTH))
+
+
+def more_lines(rest: list[str]) -> str:
+    return f"{len(rest)} more line{'s' if len(rest) > 1 else ''}"
+
+
+def _folded(message: str) -> str:
+    shown, rest = split_open(message)
+    text = _html("\n".join(shown))
+    if rest:
+        folded = _html("\n".join(rest))
+        text += f"<details><summary>{more_lines(rest)}</summary>{folded}</details>"
+    return text

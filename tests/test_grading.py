@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from course_db.grading import ONE_SCREEN, Report, Result
+from pathlib import Path
+
+import pytest
+from helpers import copies
+
+from course_db.checking import run_check
+from course_db.grading import (
+    LINE_WIDTH,
+    NOTEBOOK_LINES,
+    ONE_SCREEN,
+    Report,
+    Result,
+    split_open,
+    wrapped,
+)
+from course_db.lessons import Lesson, all_lessons
 
 LOG = "\n".join(f"INFO  line {n} of a long log" for n in range(40))
 
@@ -27,6 +42,15 @@ def test_a_terminal_answer_fits_one_screen_and_points_at_verbose() -> None:
     assert text.count("INFO") < 15
 
 
+def test_a_terminal_answer_counts_a_long_line_as_the_lines_it_wraps_to() -> None:
+    long = "y" * (2 * LINE_WIDTH + 1)  # three lines on screen
+    message = "\n".join([long] * 3)
+    results = [Result(task, f"task {task}", False, message) for task in range(1, 9)]
+    text = Report(lesson="05", results=results).as_text()  # room for 5 lines under task 1
+    assert text.count(long) == 1
+    assert "... 2 more lines: `course check 05 --verbose`" in text
+
+
 def test_verbose_shows_every_message_whole() -> None:
     text = long_report().as_text(verbose=True)
     assert text.count("INFO  line 39 of a long log") == 2
@@ -34,6 +58,37 @@ def test_verbose_shows_every_message_whole() -> None:
 
 def test_notebook_answer_folds_all_but_the_first_failure_and_shows_code() -> None:
     page = long_report()._repr_html_()
-    assert page.count("<details>") == 2  # tasks 3 and 4; task 2 stays open
+    assert page.count("<details><summary>details</summary>") == 2  # tasks 3 and 4
     assert "<code>x</code> is wrong" in page
     assert "white-space:nowrap'>Task 2<" in page
+
+
+def test_notebook_answer_opens_the_first_failure_in_a_few_lines_and_folds_the_rest() -> None:
+    page = long_report()._repr_html_()
+    first = page.split("colspan='3'")[1].split("</td>")[0]
+    shown = first.split("<details>")[0]
+    assert shown.count("\n") + 1 == NOTEBOOK_LINES  # `x` is wrong, then the log's first lines
+    assert f"<summary>{41 - NOTEBOOK_LINES} more lines</summary>" in first
+    assert "INFO  line 39 of a long log" in first  # folded, not lost
+
+
+def test_split_open_counts_wrapped_lines_and_always_shows_the_first() -> None:
+    long = "w" * (LINE_WIDTH * NOTEBOOK_LINES + 1)
+    assert split_open(f"{long}\nnext") == ([long], ["next"])
+    two = "w" * (LINE_WIDTH + 1)  # two lines once wrapped
+    shown, rest = split_open("\n".join([two] * NOTEBOOK_LINES))
+    assert len(shown) == NOTEBOOK_LINES // 2 and len(rest) == NOTEBOOK_LINES - len(shown)
+    assert split_open("one line") == (["one line"], [])
+
+
+@pytest.mark.parametrize("lesson", all_lessons(), ids=lambda lesson: lesson.number)
+def test_starter_first_failure_opens_in_a_few_short_lines(
+    warm: None, tmp_path: Path, lesson: Lesson
+) -> None:
+    """What a newcomer reads first, before touching anything: what is wrong and what to do, in
+    at most NOTEBOOK_LINES lines of the notebook (the rest is folded, never lost)."""
+    report = run_check(lesson.number, project=copies(tmp_path, lesson)("exercises"))
+    first = report.failures()[0]
+    shown, rest = split_open(first.message)
+    assert sum(map(wrapped, shown)) <= NOTEBOOK_LINES, report.as_text()
+    assert shown + rest == first.message.splitlines()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from course_db.lessons import all_lessons
+from course_db.lessons import Lesson, all_lessons
 from course_db.paths import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -127,3 +127,113 @@ def test_text_for_the_learner_needs_no_emoji_or_cjk_font(document: Path) -> None
     lines = [line for line in text.splitlines() if NEEDS_A_FONT.search(line)]
     explained = [line for line in lines if "kanji" in line or "emoji" in line]
     assert lines == explained, lines[:3]
+
+
+# One shape for every lesson, so a learner always knows where they are: the title and "What
+# you'll do / learn / need"; numbered sections, the last one the exercise with its `check()`; one
+# "Common mistakes" box just before the exercise; a recap that ends with a "Next:" link.
+LESSONS = {lesson.number: lesson for lesson in all_lessons()}
+SECTION = re.compile(r"## (\d+)\. (.+)")
+RUN_AGAIN = (
+    "Run the cells from top to bottom (Shift+Enter). You can run the notebook again at any time"
+)
+NEXT_LINK = re.compile(r"\[\**([^\]]+?)\**\]\((\w+\.ipynb)\)")
+# How a recorded transcript was made (a virtualenv, this machine's package mirrors) is no part of
+# the lesson: it stays folded in a <details> block, out of the learner's way.
+SET_UP_NOTE = re.compile(r"PIP_CONFIG_FILE|throwaway virtualenv|package mirror|spinner frames")
+
+
+def as_markdown(notebook: Path) -> list[str]:
+    """The notebook as one Markdown document, one entry per line.
+
+    A code cell is one line, `<code: first line>`; fenced code is left out, so a `# comment` in a
+    shell script is never mistaken for a heading.
+    """
+    data = json.loads(notebook.read_text(encoding="utf-8"))
+    lines: list[str] = []
+    for cell in data["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code":
+            lines.append(f"<code: {source.strip().splitlines()[0] if source.strip() else ''}>")
+            continue
+        fenced = False
+        for line in source.splitlines():
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            elif not fenced:
+                lines.append(line)
+    return lines
+
+
+def plain(text: str) -> str:
+    return text.replace("`", "").replace("*", "")
+
+
+def lesson_of(notebook: Path) -> Lesson:
+    return LESSONS[notebook.name[:2]]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_opens_with_its_title_and_what_you_do_learn_need(notebook: Path) -> None:
+    lesson = lesson_of(notebook)
+    lines = as_markdown(notebook)
+    assert plain(lines[0]) == plain(f"# {lesson.number} · {lesson.title}")
+    intro = "\n".join(lines[: lines.index(next(line for line in lines if line.startswith("<")))])
+    labels = re.findall(r"^\*\*(What [^*]+:)\*\*", intro, re.MULTILINE)
+    assert labels == ["What you'll do:", "What you'll learn:", "What you need:"]
+    assert RUN_AGAIN in intro  # every lesson can be run again from the top
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_sections_are_numbered_and_the_last_is_the_exercise(notebook: Path) -> None:
+    lines = as_markdown(notebook)
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings[-1] == "## Recap"
+    numbered = [SECTION.fullmatch(heading) for heading in headings[:-1]]
+    assert all(numbered), [h for h, m in zip(headings, numbered, strict=False) if not m]
+    assert [int(match[1]) for match in numbered] == list(range(1, len(numbered) + 1))
+    assert numbered[-1][2].startswith("Exercise: ")
+    exercise = lines[lines.index(headings[-2]) : lines.index("## Recap")]
+    assert "<code: check()>" in exercise
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_has_one_common_mistakes_box_just_before_the_exercise(notebook: Path) -> None:
+    lines = as_markdown(notebook)
+    exercise = next(i for i, line in enumerate(lines) if re.match(r"## \d+\. Exercise: ", line))
+    box = []
+    for line in reversed(lines[:exercise]):
+        if line.startswith(">"):
+            box.insert(0, line)
+        elif line.strip() or box:
+            break
+    assert box and box[0] == "> **Common mistakes**"
+    assert any(line.startswith("> * **") for line in box)  # at least one mistake, named in bold
+    mentions = [line for line in lines if re.search(r"(?i)common mistake", line)]
+    assert mentions == ["> **Common mistakes**"]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_ends_with_a_recap_and_a_next_link(notebook: Path) -> None:
+    lesson = lesson_of(notebook)
+    lines = as_markdown(notebook)
+    last = [line for line in lines[lines.index("## Recap") :] if line.strip()][-1]
+    assert last.startswith("Next: "), last
+    following = [other for other in all_lessons() if other.number > lesson.number]
+    links = NEXT_LINK.findall(last)
+    if following:
+        title, target = links[0]
+        assert target == f"{following[0].slug}.ipynb"
+        assert plain(title) == plain(f"{following[0].number} · {following[0].title}")
+    else:
+        assert not links, "after the last lesson, Next: says what to do after the course"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_machine_set_up_notes_are_folded_in_details(notebook: Path) -> None:
+    text = "\n".join(as_markdown(notebook))
+    assert text.count("<details>") == text.count("</details>")
+    assert text.count("<details>") == len(re.findall(r"<details>\s*<summary>", text))
+    unfolded = re.sub(r"<details>.*?</details>", "", text, flags=re.DOTALL)
+    assert not SET_UP_NOTE.findall(unfolded)
+    assert "<div" not in unfolded, "callouts are Markdown blockquotes, the same on every viewer"

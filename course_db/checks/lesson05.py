@@ -254,11 +254,9 @@ def judge(outcome: Outcome, started: float) -> list[str]:
     if spec.gives_up:
         if first.ok and not outcome.read_held_to_end:
             problems.append(
-                f"While a session held users with a long read, {shown} waited "
-                f"{outcome.seconds:.1f} s {waited}and never gave up: it only went on when the "
-                f"check ended the read. Expected: it gives up within {GIVE_UP_WITHIN:.0f} s. "
-                "Start upgrade() with op.execute(\"SET LOCAL lock_timeout = '300ms'\") "
-                "(at most 2s)."
+                f"{shown} waited {outcome.seconds:.1f} s {waited}behind a long read and never "
+                f"gave up. It must give up within {GIVE_UP_WITHIN:.0f} s: start upgrade() with "
+                "op.execute(\"SET LOCAL lock_timeout = '300ms'\") (at most 2s)."
             )
         elif not first.ok and outcome.seconds > GIVE_UP_WITHIN:
             problems.append(
@@ -268,8 +266,7 @@ def judge(outcome: Outcome, started: float) -> list[str]:
         if app_wait > APP_WAIT_MAX:
             problems.append(
                 f"Meanwhile the app's queries queued behind it for up to {app_wait:.1f} s "
-                f"(allowed: {APP_WAIT_MAX:.0f} s): a waiting ALTER TABLE blocks every query "
-                "that comes after it."
+                f"(allowed: {APP_WAIT_MAX:.0f} s): every query waits behind a waiting ALTER TABLE."
             )
     elif share:
         problems.append(

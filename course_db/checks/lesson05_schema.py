@@ -101,9 +101,9 @@ def expand(before: Snapshot, after: Snapshot, sql: str) -> list[str]:
     problems = []
     if "email" not in after.names:
         problems.append(
-            "After 0001_expand, users has no email column, but v1 (running now) still reads and "
-            "writes it. Add email_address next to email instead of renaming it; email goes in "
-            "0006_contract, once v1 is gone."
+            "users has no email column after 0001_expand, but v1 (running now) still reads and "
+            "writes it: add email_address next to email instead of renaming it (email goes in "
+            "0006_contract, once v1 is gone)."
         )
     if "email_address" not in after.names:
         problems.append("After 0001_expand there is no email_address column: op.add_column it.")
