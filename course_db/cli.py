@@ -245,6 +245,18 @@ def exercise_database(lesson) -> str:
     return server.url(name)
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Draw your exercise's revision graph, marking the revision its database is at."""
+    from course_db import revision_graph
+    from course_db.lessons import get_lesson
+
+    lesson = get_lesson(args.lesson)
+    current = revision_graph.database_revisions(exercise_database(lesson))
+    draw = revision_graph.mermaid if args.mermaid else revision_graph.text
+    print(draw(lesson.exercise_dir, current))
+    return 0
+
+
 def cmd_hint(args: argparse.Namespace) -> int:
     """Show the lesson's hints."""
     from course_db.lessons import get_lesson
@@ -516,6 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
     alembic.add_argument("--timeout", type=seconds, default=120.0, help="time limit in seconds")
     alembic.add_argument("alembic_args", nargs=argparse.REMAINDER, help="arguments for alembic")
     alembic.set_defaults(func=cmd_alembic)
+
+    graph = sub.add_parser("graph", help=cmd_graph.__doc__, description=cmd_graph.__doc__)
+    graph.add_argument("lesson", help="lesson number, e.g. 09")
+    graph.add_argument(
+        "--mermaid", action="store_true", help="print Mermaid text (for a Markdown cell or GitHub)"
+    )
+    graph.set_defaults(func=cmd_graph)
 
     hint = sub.add_parser("hint", help=cmd_hint.__doc__, description=cmd_hint.__doc__)
     hint.add_argument("lesson", help="lesson number, e.g. 01")

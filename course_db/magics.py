@@ -24,13 +24,20 @@ from course_db.tracebacks import shorten_traceback
 class AlembicMagics(Magics):
     @line_magic
     def alembic(self, line: str) -> None:
-        """Run the real `alembic` CLI: `%alembic upgrade head`, `%alembic --exercise current`."""
+        """Run the real `alembic` CLI: `%alembic upgrade head`, `%alembic --exercise current`.
+
+        `%alembic graph` draws the revision graph instead (`--exercise`: the exercise's)."""
         from course_db.notebook import current_session
 
         args = shlex.split(line)
         exercise = "--exercise" in args
         short = "--short-tb" in args
         args = [arg for arg in args if arg not in ("--exercise", "--short-tb")]
+        if args == ["graph"]:  # not an Alembic command: the course draws the history
+            from course_db.revision_graph import show_graph
+
+            show_graph(exercise)
+            return
         args, target = redirect(args)
         session = current_session()
         project, url = session.exercise_target() if exercise else session.demo_target()

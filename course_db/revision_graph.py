@@ -24,31 +24,12 @@ def mermaid(project: Path | str, current: Iterable[str] = ()) -> str:
     Heads are marked `(head)`, merge points `(merge)`, and each revision in `current` (the
     database's `alembic_version`) is highlighted and marked `◀ database`.
     """
-    config = Config(str(Path(project) / "alembic.ini"))
-    kept = list(sys.path)
-    try:
-        script = ScriptDirectory.from_config(config)
-        revisions = sorted(script.walk_revisions(), key=lambda revision: revision.revision)
-        heads, at = set(script.get_heads()), set(current)
-    finally:
-        # `from_config` prepends `prepend_sys_path` (`.`) on every call: the kernel or worker
-        # drawing the graph would keep importing from whatever folder is current later on.
-        sys.path[:] = kept
+    revisions, heads = _history(project)
+    at = set(current)
     ids = {revision.revision: f"r{number}" for number, revision in enumerate(revisions, 1)}
     lines = ["flowchart BT"]
     for revision in revisions:
-        marks = [
-            mark
-            for mark, on in (
-                ("head", revision.revision in heads),
-                ("merge", revision.is_merge_point),
-            )
-            if on
-        ]
-        label = revision.revision + "".join(f" ({mark})" for mark in marks)
-        if revision.revision in at:
-            label += " ◀ database"
-        lines.append(f'    {ids[revision.revision]}["{label}"]')
+        lines.append(f'    {ids[revision.revision]}["{_label(revision, heads, at)}"]')
     edges = sorted(
         (parent, revision.revision)
         for revision in revisions
@@ -61,6 +42,44 @@ def mermaid(project: Path | str, current: Iterable[str] = ()) -> str:
     return "\n".join(lines)
 
 
+def text(project: Path | str, current: Iterable[str] = ()) -> str:
+    """The same graph for a terminal: one line per revision, with what it revises."""
+    revisions, heads = _history(project)
+    if not revisions:
+        return "No revisions yet: `alembic revision -m ...` writes the first one."
+    at = set(current)
+    width = max(len(_label(revision, heads, at)) for revision in revisions)
+    return "\n".join(
+        f"{_label(revision, heads, at):<{width}}  revises "
+        + (", ".join(_parents(revision.down_revision)) or "nothing (the first revision)")
+        for revision in reversed(revisions)
+    )
+
+
+def _history(project: Path | str) -> tuple[list, set[str]]:
+    """The project's revisions sorted by id, and its heads."""
+    config = Config(str(Path(project) / "alembic.ini"))
+    kept = list(sys.path)
+    try:
+        script = ScriptDirectory.from_config(config)
+        revisions = sorted(script.walk_revisions(), key=lambda revision: revision.revision)
+        return revisions, set(script.get_heads())
+    finally:
+        # `from_config` prepends `prepend_sys_path` (`.`) on every call: the kernel or worker
+        # drawing the graph would keep importing from whatever folder is current later on.
+        sys.path[:] = kept
+
+
+def _label(revision, heads: set[str], at: set[str]) -> str:
+    marks = [
+        mark
+        for mark, on in (("head", revision.revision in heads), ("merge", revision.is_merge_point))
+        if on
+    ]
+    label = revision.revision + "".join(f" ({mark})" for mark in marks)
+    return label + (" ◀ database" if revision.revision in at else "")
+
+
 def database_revisions(database_url: str) -> list[str]:
     """What `alembic_version` holds (several rows while the database sits on several branches)."""
     with connect(database_url) as conn:
@@ -69,15 +88,17 @@ def database_revisions(database_url: str) -> list[str]:
         return [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
 
 
-def show_graph() -> None:
-    """In a lesson notebook: draw the scratch project's graph, marking the demo database."""
+def show_graph(exercise: bool = False) -> None:
+    """In a lesson notebook: draw the scratch project's graph (or the exercise's), marking where
+    its database is."""
     from IPython.display import Markdown, display
 
     from course_db.notebook import current_session
 
-    project, url = current_session().demo_target()
-    text = mermaid(project, database_revisions(url))
-    display(Markdown(f"```mermaid\n{text}\n```"))
+    session = current_session()
+    project, url = session.exercise_target() if exercise else session.demo_target()
+    drawn = mermaid(project, database_revisions(url))
+    display(Markdown(f"```mermaid\n{drawn}\n```"))
 
 
 def _parents(down_revision: str | Iterable[str] | None) -> tuple[str, ...]:
