@@ -324,3 +324,10 @@ def test_the_board_service_answers_the_admin_and_refuses_learners(the_hub: Hub) 
     learner.log_in()
     refused = learner.session.get(f"{the_hub.base}/services/board/", timeout=60)
     assert refused.status_code == 403
+
+
+def test_only_the_class_lists_names_can_log_in(the_hub: Hub) -> None:
+    stranger = the_hub.learner("stranger" + secrets.token_hex(2))
+    answer = stranger.log_in()
+    assert answer.status_code != 302 and "stranger" not in answer.headers.get("location", "")
+    assert stranger.api("GET", "/user").status_code == 403  # no session: not logged in
