@@ -231,6 +231,10 @@ def main() -> int:
             f"`course workshop init` for {len(urls)} learners: {init_seconds:.1f} s "
             f"(templates built, target <= 30 s); re-run: {rerun_seconds:.1f} s\n"
         )
+        first = names[0]
+        with Peak(server, group) as peak:  # one learner alone: what the class's numbers compare to
+            runs, wall = at_once({first: urls[first]}, ["check", "01", *limit_args])
+        lines.append(row("1 x `course check 01`, starter, alone", runs, wall, 1, peak, 0))
         for round_ in range(1, args.rounds + 1):
             for label, want, extra in (
                 ("solution", 0, {"COURSE_SOURCE": "solutions"}),
@@ -256,7 +260,6 @@ def main() -> int:
                     print(f"  05 {run.learner}: exit {run.code}: {run.why()}")
         print("\n".join(lines))
         if not args.skip_disk:
-            first = names[0]
             size, count = disk_per_learner(
                 server, group, urls[first], roles.learner_role(group, first)
             )
