@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 
 from course_db.databases import MARKER, admin, prefix
-from course_db.errors import SetupError
+from course_db.errors import SetupError, first_line
 from course_db.grading import Report
 from course_db.roles import learner_of
 from course_db.server import Server
@@ -122,6 +122,11 @@ def _record_as_learner(server: Server, report: Report, passed: int) -> None:
 
 
 def load(server: Server) -> dict[str, LessonProgress]:
+    """Every lesson's progress for this prefix; a database error is a `SetupError` with a TIP.
+
+    Unlike `record`, a failure here cannot be skipped: `course list` has nothing to show without
+    it, and a psycopg traceback would not tell the learner who has to act.
+    """
     try:
         with _connect(server) as conn:
             if learner_of(server) is None:  # a learner may not create tables: the class's exists
@@ -131,10 +136,19 @@ def load(server: Server) -> dict[str, LessonProgress]:
                 "FROM progress WHERE prefix = %s",
                 (prefix(),),
             ).fetchall()
-    except psycopg.errors.InsufficientPrivilege as exc:  # a hand-made role, not in a class
+    except psycopg.Error as exc:  # no privilege on the table, no CONNECT on the database, ...
         raise SetupError(
-            f"{server.user} may not read the course's progress: {exc.diag.message_primary}.",
+            f"{server.user} may not read the course's progress: {_server_said(exc)}.",
             tip="on a shared server, ask your instructor for a join line "
             "(`course workshop add NAME`); on your own server, use its admin URL.",
         ) from None
     return {row[0]: LessonProgress(row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def _server_said(exc: psycopg.Error) -> str:
+    """The server's own words: a failed connection has no diagnostic, and its first line starts
+    with psycopg's 'connection failed: connection to server at ... failed: FATAL:'."""
+    if exc.diag.message_primary:
+        return exc.diag.message_primary
+    line = first_line(exc)
+    return line.rpartition("FATAL:")[2].strip() or line
