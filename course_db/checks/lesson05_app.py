@@ -27,7 +27,6 @@ import psycopg
 
 from course_db.grading import Result
 
-FIXTURE_USERS = 100_000
 POOL = 20_000  # fixture rows each version updates: v1 ids 1..20000, v2 ids 50001..70000
 PAUSE = 0.02  # seconds between two queries of one app thread
 LONG_READ_SQL = "SELECT count(*) FROM users WHERE id <= 10"

@@ -111,7 +111,7 @@ def _after_expand(conn: psycopg.Connection, rows: Rows, emails: dict[int, str]) 
             "0003_contract runs; let it be NULL (alter_column(..., nullable=True))."
         )
     problems += _phone_table(conn)
-    if not problems and _old_rows(conn) != rows:
+    if not problems and fixture_rows(conn) != rows:
         problems.append("0001_expand changed customers' names or phones: it must only add things.")
     return problems
 
@@ -142,7 +142,7 @@ def _after_backfill(conn: psycopg.Connection, rows: Rows, emails: dict[int, str]
             "name or phone is gone after 0002_backfill, but v2 still writes them while it "
             "deploys: only 0003_contract drops the old columns."
         )
-    elif _old_rows(conn) != rows:
+    elif fixture_rows(conn) != rows:
         problems.append(
             "0002_backfill changed customers.name or phone: copy them, never change them."
         )
@@ -265,10 +265,6 @@ def _changed_customers(conn: psycopg.Connection, rows: Rows) -> list[str]:
 
 
 # Reading and showing ------------------------------------------------------------------------
-def _old_rows(conn: psycopg.Connection) -> Rows:
-    return fixture_rows(conn)
-
-
 def _without_version(snapshot: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in snapshot.items() if VERSION_TABLE not in key}
 

@@ -13,10 +13,9 @@ learner's tests against broken variants of their own chain). Public API (stable)
   database is cloned from (empty or seeded); `lesson` names the databases (`databases.db_name`).
 - `HistoryRun(history, passed, summary, timed_out)`: `summary` is pytest's short output, trimmed
   and free of temporary paths and timings.
-- `mutation_results(task, runs) -> list[Result]`: one result for the good histories (showing the
-  failing test's short output) and one for the broken ones (listing those the tests missed);
-  `good_result(task, runs, name=...)` and `broken_result(task, runs, name=...)` are the two
-  halves, for a grader that splits the broken histories over several tasks.
+- `good_result(task, runs, name=...)`: one result for the good histories (showing the failing
+  test's short output); `broken_result(task, runs, name=...)`: one for the broken ones (listing
+  those the tests missed); a grader may split the broken histories over several tasks.
 - `run_pytest(project, server, template, args=(), timeout=60, lesson="06", plain_env=None)
   -> HistoryRun`: the same run for one folder, for a notebook cell (`!pytest` would use the
   kernel's environment); with `plain_env`, without the course's fixtures (the seed's way).
@@ -165,11 +164,6 @@ def run_pytest(
         finally:
             drop_run_databases(server, stem + "x")
         return run.result()
-
-
-def mutation_results(task: int, runs: list[HistoryRun]) -> list[Result]:
-    """Two results: the tests pass on every good history; they fail on every broken one."""
-    return [good_result(task, runs), broken_result(task, runs)]
 
 
 def good_result(
