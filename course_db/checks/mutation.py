@@ -300,7 +300,7 @@ class _Run:
             code = self.proc.poll()
         else:
             done, status = os.waitpid(self.pid, os.WNOHANG)
-            code = None if done == 0 else _exit_code(status)
+            code = None if done == 0 else os.waitstatus_to_exitcode(status)
         if code is None and time.monotonic() - self.started > self.timeout:
             self.kill()
             self.timed_out = True
@@ -380,9 +380,3 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-
-
-def _exit_code(status: int) -> int:
-    if os.WIFSIGNALED(status):
-        return -os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
