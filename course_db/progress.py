@@ -14,6 +14,7 @@ import psycopg
 from course_db.databases import MARKER, admin, prefix
 from course_db.errors import SetupError, first_line
 from course_db.grading import Report
+from course_db.progress_upsert import upsert_sql
 from course_db.roles import learner_of
 from course_db.server import Server
 
@@ -33,6 +34,18 @@ CREATE TABLE IF NOT EXISTS progress (
     PRIMARY KEY (prefix, lesson)
 )
 """
+
+
+RECORD = upsert_sql(
+    "progress",
+    {
+        "prefix": "%(prefix)s",
+        "lesson": "%(lesson)s",
+        "status": "%(status)s",
+        "passed_tasks": "%(passed)s",
+        "total_tasks": "%(total)s",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -82,19 +95,7 @@ def record(server: Server, report: Report) -> None:
         with _connect(server) as conn:
             conn.execute(SCHEMA)
             conn.execute(
-                """
-                INSERT INTO progress AS p (prefix, lesson, status, passed_tasks, total_tasks,
-                                           first_passed_at)
-                VALUES (%(prefix)s, %(lesson)s, %(status)s, %(passed)s, %(total)s,
-                        CASE WHEN %(status)s = 'passed' THEN now() END)
-                ON CONFLICT (prefix, lesson) DO UPDATE SET
-                    status = excluded.status,
-                    passed_tasks = excluded.passed_tasks,
-                    total_tasks = excluded.total_tasks,
-                    checks = p.checks + 1,
-                    last_checked_at = now(),
-                    first_passed_at = coalesce(p.first_passed_at, excluded.first_passed_at)
-                """,
+                RECORD,
                 {
                     "prefix": prefix(),
                     "lesson": report.lesson,

@@ -6,6 +6,7 @@ import dataclasses
 import os
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from helpers import ProjectCopy
 from psycopg import sql
@@ -14,6 +15,7 @@ from course_db import progress
 from course_db.checking import run_check
 from course_db.databases import admin
 from course_db.errors import SetupError
+from course_db.grading import Report, Result
 from course_db.server import Server
 
 
@@ -71,3 +73,27 @@ def test_load_without_connect_privilege_is_a_setup_error(locked_out: Server) -> 
     assert f'permission denied for database "{locked_out.user}_progress"' in raised.value.message
     assert "connection failed" not in raised.value.message
     assert raised.value.tip
+
+
+@pytest.fixture
+def private_progress(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A progress database of this test's own, made by `progress` itself on first use."""
+    database = f"course_test_progress_{os.getpid()}"
+    monkeypatch.setattr(progress, "PROGRESS_DB", database)
+    try:
+        yield database
+    finally:
+        with admin(server) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+
+
+def test_record_keeps_the_first_pass_and_counts_every_check(
+    server: Server, private_progress: str
+) -> None:
+    for passed in (False, True, False):
+        progress.record(server, Report("01", [Result(1, "task", passed), Result(2, "task", True)]))
+    entry = progress.load(server)["01"]
+    assert (entry.status, entry.passed_tasks, entry.total_tasks) == ("failed", 1, 2)
+    assert entry.ever_passed  # the pass in between is not forgotten
+    with psycopg.connect(**server.conninfo(private_progress)) as conn:  # type: ignore[arg-type]
+        assert conn.execute("SELECT checks FROM progress").fetchall() == [(3,)]
