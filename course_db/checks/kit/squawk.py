@@ -1,9 +1,9 @@
-"""Lesson 05's lint: the SQL of each of the learner's revisions, checked by squawk.
+"""The SQL of each of the learner's revisions, checked by squawk (lessons 05 and 10).
 
 The SQL comes from Alembic's offline mode (`alembic upgrade base:<head> --sql`), split at each
 `-- Running upgrade A -> B` line, without Alembic's own bookkeeping (the `alembic_version` table).
-squawk runs with the course's pinned settings (`squawk05.toml` next to this file), never with a
-config from the learner's folder, and `squawk-ignore` comments are refused: the point is to fix
+squawk runs with the course's pinned settings for the lesson (`checks/squawkNN.toml`), never with
+a config from the learner's folder, and `squawk-ignore` comments are refused: the point is to fix
 what squawk finds, not to silence it.
 """
 
@@ -26,7 +26,6 @@ from course_db.grading import Result
 from course_db.inprocess import describe_exception
 from course_db.isolation import scratch_dir
 
-CONFIG = Path(__file__).with_name("squawk05.toml")
 IGNORE = re.compile(r"squawk-ignore", re.IGNORECASE)
 MARKER = re.compile(r"^-- Running upgrade (?P<old>\S*) -> (?P<new>\S+)\s*$")
 BOOKKEEPING = (
@@ -100,10 +99,10 @@ def squawk_binary() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("squawk")
 
 
-def run_squawk(scripts: dict[str, str], config: Path = CONFIG) -> dict[str, object]:
-    """{"findings": [...]} or {"error": why}: squawk over each revision's SQL, course config.
+def run_squawk(scripts: dict[str, str], config: Path) -> dict[str, object]:
+    """{"findings": [...]} or {"error": why}: squawk over each revision's SQL.
 
-    `config` is the course's pinned settings file for the lesson (lesson 10 pins its own).
+    `config` is the course's pinned settings file for the lesson.
     """
     binary = squawk_binary()
     if binary is None:
@@ -143,16 +142,17 @@ LINT_NAME = "squawk finds nothing in the SQL of your revisions (course settings,
 
 
 def lint_result(
+    task: int,
     root: Path,
     scripts: dict[str, str],
     sql_error: str,
     lint: dict,
     how_to_run: str = "see the notebook's squawk section to run it yourself",
 ) -> Result:
-    """Task 6 of lessons 05 and 10: squawk's findings, one line each, or why there are none."""
+    """Task `task`'s result: squawk's findings, one line each, or why there are none."""
     if sql_error:
         return Result(
-            6,
+            task,
             LINT_NAME,
             False,
             "`alembic upgrade base:heads --sql` failed, so squawk had no SQL to read:\n"
@@ -161,14 +161,14 @@ def lint_result(
     ignores = ignore_comments(root, scripts)
     if ignores:
         return Result(
-            6,
+            task,
             LINT_NAME,
             False,
             "squawk-ignore comments are not accepted: fix what squawk reports instead.\n"
             + "\n".join(f"  {where}" for where in ignores[:SHOWN]),
         )
     if lint.get("error"):
-        return Result(6, LINT_NAME, False, str(lint["error"]))
+        return Result(task, LINT_NAME, False, str(lint["error"]))
     findings: list[Finding] = lint.get("findings", [])  # type: ignore[assignment]
     lines = [
         f"{item.revision}, line {item.line} of its SQL: `{item.statement}`\n"
@@ -182,7 +182,7 @@ def lint_result(
             f"squawk reports {len(findings)} problem(s) in `alembic upgrade base:heads --sql` "
             f"({how_to_run}):",
         )
-    return Result(6, LINT_NAME, not findings, "\n".join(lines))
+    return Result(task, LINT_NAME, not findings, "\n".join(lines))
 
 
 def in_alembic(item: Finding) -> str:
