@@ -27,6 +27,7 @@ import psycopg
 
 from course_db.checks.kit.revisions import chain_gate
 from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
+from course_db.checks.kit.workload import Op, error_text
 from course_db.checks.lesson05_app import (
     APP_NAME,
     LONG_READ_SQL,
@@ -34,9 +35,7 @@ from course_db.checks.lesson05_app import (
     App,
     HeldLock,
     LockWatch,
-    Op,
     app_result,
-    error_text,
 )
 from course_db.checks.lesson05_schema import CHECKS, snapshot
 from course_db.checks.tasklist import complete

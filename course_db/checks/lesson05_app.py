@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from course_db.checks.kit.workload import AppThread, Op, running
 from course_db.grading import Result
 
 POOL = 20_000  # fixture rows each version updates: v1 ids 1..20000, v2 ids 50001..70000
-PAUSE = 0.02  # seconds between two queries of one app thread
 LONG_READ_SQL = "SELECT count(*) FROM users WHERE id <= 10"
 SLOW_WRITE_SQL = "UPDATE users SET name = name WHERE id = 100000"
 EXAMPLES = 3
@@ -40,15 +40,14 @@ class Version:
     column: str
     first_id: int
 
-    def read_sql(self) -> str:
-        if self.column == "email":
+    def sql(self, kind: str) -> str:
+        """This version's query of `kind` (read, insert or update)."""
+        if kind == "read" and self.column == "email":
             return "SELECT email FROM users WHERE id = %s"
-        return "SELECT id FROM users WHERE email_address = %s"
-
-    def insert_sql(self) -> str:
-        return f"INSERT INTO users ({self.column}, name) VALUES (%s, %s) RETURNING id"
-
-    def update_sql(self) -> str:
+        if kind == "read":
+            return "SELECT id FROM users WHERE email_address = %s"
+        if kind == "insert":
+            return f"INSERT INTO users ({self.column}, name) VALUES (%s, %s) RETURNING id"
         return f"UPDATE users SET {self.column} = %s WHERE id = %s"
 
 
@@ -59,25 +58,6 @@ VERSIONS = {version.name: version for version in (V1, V2)}
 
 def fixture_email(user_id: int) -> str:
     return f"user{user_id}@example.com"
-
-
-@dataclass(frozen=True)
-class Op:
-    """One query of the app: which version, what it ran, when, and what went wrong (if anything)."""
-
-    app: str
-    sql: str
-    start: float
-    end: float
-    error: str = ""
-
-    @property
-    def wait(self) -> float:
-        return self.end - self.start
-
-    @property
-    def is_write(self) -> bool:
-        return not self.sql.startswith("SELECT")
 
 
 @dataclass
@@ -101,38 +81,15 @@ class Ledger:
         return self.written.get(user_id, fixture_email(user_id))
 
 
-def error_text(exc: BaseException) -> str:
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag else None
-    return primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+class VersionThread(AppThread):
+    """One version of the app, with its ledger: the kit's loop, with this lesson's queries."""
 
+    def __init__(self, dsn: str, ledger: Ledger, ops: list[Op], stop: threading.Event) -> None:
+        self.ledger = ledger
+        super().__init__(dsn, ledger.version.name, ops, stop)
 
-class AppThread(threading.Thread):
-    """One version of the app: read, insert, update, again and again, until stopped."""
-
-    def __init__(self, dsn: str, ledger: Ledger, ops: list[Op], stop: threading.Event):
-        super().__init__(daemon=True, name=f"app-{ledger.version.name}")
-        self.ledger, self.ops, self.stop = ledger, ops, stop
-        self.conn = psycopg.connect(dsn, autocommit=True)
-        self.pid = self.conn.info.backend_pid
-
-    def run(self) -> None:
-        version = self.ledger.version
-        try:
-            for step in itertools.count():
-                if self.stop.is_set():
-                    break
-                kind = ("read", "insert", "update")[step % 3]
-                sql = getattr(version, f"{kind}_sql")()
-                start = time.monotonic()
-                try:
-                    error = getattr(self, kind)(sql)
-                except psycopg.Error as exc:
-                    error = error_text(exc)
-                self.ops.append(Op(version.name, sql, start, time.monotonic(), error))
-                self.stop.wait(PAUSE)
-        finally:
-            self.conn.close()
+    def sql(self, kind: str) -> str:
+        return self.ledger.version.sql(kind)
 
     def read(self, sql: str) -> str:
         version, ledger = self.ledger.version, self.ledger
@@ -175,16 +132,10 @@ class App:
         """Run these versions in threads for the duration of the block; yield their query log."""
         ops: list[Op] = []
         stop = threading.Event()
-        threads = [AppThread(self.dsn, self.ledgers[name], ops, stop) for name in versions]
+        threads = [VersionThread(self.dsn, self.ledgers[name], ops, stop) for name in versions]
         self.pids = {thread.pid for thread in threads}
-        for thread in threads:
-            thread.start()
-        try:
+        with running(threads, stop):
             yield ops
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
 
     def mismatches(self, conn: psycopg.Connection, columns: set[str]) -> list[str]:
         """Rows the app wrote that do not read back, in every email column, what was written."""

@@ -7,7 +7,7 @@ Expand/contract through the app, no trigger: the releases themselves bridge the 
   places (`display_name`, a `customer_phones` row);
 - v3, the next release, reads and writes only `display_name` and `customer_phones`.
 
-Each release runs in a thread (lesson 05's `AppThread` loop: read, insert, update, again), on its
+Each release runs in a thread (the kit's `AppThread` loop: read, insert, update, again), on its
 own autocommit connection, updating only its own slice of the fixture's customers, and keeps a
 ledger of what it wrote, so the grader can check at the end that every write reads back in the
 new places. The queries are exactly those of the exercise's README.
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from course_db.checks.lesson05_app import AppThread, Op, error_text
+from course_db.checks.kit.workload import AppThread, Op, error_text, running
 from course_db.grading import Result
 
 POOL = 200  # fixture customers each release updates: v1 17..216, v2 217..416, v3 417..616
@@ -53,14 +53,9 @@ class Release:
     insert: tuple[str, ...]  # the customers INSERT ... RETURNING id, then (v2, v3) the phone's
     update: tuple[str, ...]
 
-    def read_sql(self) -> str:
-        return self.read
-
-    def insert_sql(self) -> str:
-        return self.insert[0]
-
-    def update_sql(self) -> str:
-        return self.update[0]
+    def sql(self, kind: str) -> str:
+        """This release's query of `kind` (read, insert or update); the first, for a write."""
+        return {"read": self.read, "insert": self.insert[0], "update": self.update[0]}[kind]
 
 
 V1 = Release(
@@ -117,9 +112,14 @@ class Ledger:
 
 
 class ReleaseThread(AppThread):
-    """Lesson 05's loop, with this lesson's reads and writes."""
+    """One release, with its ledger: the kit's loop, with this lesson's reads and writes."""
 
-    ledger: Ledger
+    def __init__(self, dsn: str, ledger: Ledger, ops: list[Op], stop: threading.Event) -> None:
+        self.ledger = ledger
+        super().__init__(dsn, ledger.version.name, ops, stop)
+
+    def sql(self, kind: str) -> str:
+        return self.ledger.version.sql(kind)
 
     def read(self, sql: str) -> str:
         ledger = self.ledger
@@ -175,13 +175,8 @@ class App:
         """Run one release in a thread for the duration of the block; yield its query log."""
         ops: list[Op] = []
         stop = threading.Event()
-        thread = ReleaseThread(self.dsn, self.ledgers[release], ops, stop)  # type: ignore[arg-type]
-        thread.start()
-        try:
+        with running([ReleaseThread(self.dsn, self.ledgers[release], ops, stop)], stop):
             yield ops
-        finally:
-            stop.set()
-            thread.join(timeout=30)
 
     def mismatches(self, conn: psycopg.Connection) -> list[str]:
         """Writes of any release that do not read back through v3's query, at the end."""
