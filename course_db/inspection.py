@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import psycopg
 
 
@@ -40,6 +42,33 @@ def columns(conn: psycopg.Connection, table: str) -> dict[str, tuple[str, bool]]
         (table,),
     ).fetchall()
     return {name: (kind, nullable) for name, kind, nullable in rows}
+
+
+class Column(NamedTuple):
+    """A column as `table_columns` reads it from the catalog."""
+
+    type: str  # with its length or precision: `character varying(100)`, exactly
+    not_null: bool
+    default: str | None  # the default's SQL, or None
+
+
+def table_columns(conn: psycopg.Connection, table: str) -> dict[str, Column]:
+    """{column: Column} of a table in `public`, from the catalog.
+
+    Unlike `columns()` (information_schema: `character varying`, nullable), this keeps the type's
+    length and the default, which lessons 04 and 10 grade.
+    """
+    rows = conn.execute(
+        """
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+               pg_get_expr(d.adbin, d.adrelid)
+        FROM pg_attribute a
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
+        """,
+        (f"public.{table}",),
+    ).fetchall()
+    return {column: Column(*info) for column, *info in rows}
 
 
 def constraints(conn: psycopg.Connection, table: str) -> list[tuple[str, list[str], str | None]]:

@@ -22,10 +22,18 @@ from pathlib import Path
 
 import psycopg
 
+from course_db.checks.kit.values import show_value
 from course_db.checks.tasklist import complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic
-from course_db.inspection import checksum, connect, constraints, schema_objects, table_exists
+from course_db.inspection import (
+    checksum,
+    connect,
+    constraints,
+    schema_objects,
+    table_columns,
+    table_exists,
+)
 
 BASE, FULL_NAME, SPLIT = "0001_create_users", "0002_full_name", "0003_split_addresses"
 ADDRESS_COLUMNS = ("address_street", "address_city", "address_postal")
@@ -198,8 +206,9 @@ def _full_name_values(conn: psycopg.Connection, users: dict[int, tuple]) -> Resu
     nulls = [uid for uid in wrong if got.get(uid) is None]
     lines = [f"full_name differs from the README's rule for {len(wrong)} of {len(users)} users:"]
     lines += [
-        f"  user {uid} (first_name {_show(users[uid][2])}, last_name {_show(users[uid][3])}): "
-        f"expected {expected[uid]!r}, got {_show(got.get(uid))}"
+        f"  user {uid} (first_name {show_value(users[uid][2])}, "
+        f"last_name {show_value(users[uid][3])}): "
+        f"expected {expected[uid]!r}, got {show_value(got.get(uid))}"
         for uid in _diverse(wrong, users)
     ]
     if len(nulls) == len(users):
@@ -278,7 +287,7 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
         no_street = [uid for uid in missing if expected[uid][0] is None]
         lines.append(f"{len(missing)} of {len(expected)} users with an address have no row, e.g.:")
         examples = sorted(missing, key=lambda uid: expected[uid][0] is not None)[:EXAMPLES]
-        lines += [f"  user {uid}: {_show(expected[uid])}" for uid in examples]
+        lines += [f"  user {uid}: {show_value(expected[uid])}" for uid in examples]
         if no_street:
             lines.append(
                 f"{len(no_street)} of them have no street: `WHERE address_street IS NOT NULL` "
@@ -288,7 +297,7 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
     if empty:
         lines.append(
             f"{len(empty)} users with no address at all got a row, e.g. user {empty[0]}: "
-            f"{_show(got[empty[0]][0])}; a user whose three columns are NULL gets no row."
+            f"{show_value(got[empty[0]][0])}; a user whose three columns are NULL gets no row."
         )
     several = [uid for uid in got if uid in expected and len(got[uid]) > 1]
     if several:
@@ -300,7 +309,7 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
     if changed:
         lines.append(f"{len(changed)} users' addresses changed on the way, e.g.:")
         lines += [
-            f"  user {uid}: expected {_show(expected[uid])}, got {_show(got[uid][0])}"
+            f"  user {uid}: expected {show_value(expected[uid])}, got {show_value(got[uid][0])}"
             for uid in changed[:EXAMPLES]
         ]
         lines.append("Copy the values as they are: no trim, no '' -> NULL, no NULL -> ''.")
@@ -360,7 +369,7 @@ def _data_problems(conn: psycopg.Connection, users: dict[int, tuple], copied: bo
         problems.append(f"{len(changed)} of {len(users)} users differ from before the upgrade:")
         for uid in changed[:EXAMPLES]:
             diffs = [
-                f"{column} {_show(old)} -> {_show(new)}"
+                f"{column} {show_value(old)} -> {show_value(new)}"
                 for column, old, new in zip(USER_COLUMNS, users[uid], rows[uid], strict=True)
                 if old != new
             ]
@@ -429,21 +438,6 @@ def _is_refusal(exc: BaseException | None) -> bool:
 
 
 # Reading the database, and messages ---------------------------------------------------------
-def table_columns(conn: psycopg.Connection, table: str) -> dict[str, tuple]:
-    """{column: (type with its length, NOT NULL, default)}: `character varying(100)`, exactly."""
-    rows = conn.execute(
-        """
-        SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-               pg_get_expr(d.adbin, d.adrelid)
-        FROM pg_attribute a
-        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
-        """,
-        (f"public.{table}",),
-    ).fetchall()
-    return {column: tuple(info) for column, *info in rows}
-
-
 def _readable_addresses(conn: psycopg.Connection) -> bool:
     columns = table_columns(conn, "addresses") if table_exists(conn, "addresses") else {}
     return set(columns) >= ADDRESS_PARTS
@@ -463,13 +457,6 @@ def _why(step: Step) -> str:
     if any(sign in step.error for sign in ("Can't locate revision", "KeyError: '000")):
         text += f"\nKeep the starter's revision ids ({FULL_NAME}, {SPLIT}) and their chain."
     return text
-
-
-def _show(value: object) -> str:
-    """A value as the learner would write it: NULL, 'Ana', or a tuple of those."""
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(_show, value)) + ")"
-    return "NULL" if value is None else repr(value)
 
 
 def _describe(column: tuple | None) -> str:

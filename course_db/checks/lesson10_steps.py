@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from course_db.checks.lesson04 import table_columns
+from course_db.checks.kit.values import show_value
 from course_db.grading import Result
 from course_db.inprocess import alembic
 from course_db.inspection import (
@@ -20,6 +20,7 @@ from course_db.inspection import (
     schema_snapshot,
     snapshot_differences,
     table_checksums,
+    table_columns,
     table_exists,
 )
 
@@ -176,7 +177,7 @@ def _names(conn: psycopg.Connection, rows: Rows) -> list[str]:
         + ", e.g.:"
     ]
     lines += [
-        f"  customer {cid}: name {rows[cid][0]!r}, display_name {_show(got.get(cid))}"
+        f"  customer {cid}: name {rows[cid][0]!r}, display_name {show_value(got.get(cid))}"
         for cid in _examples(wrong, rows, 0)
     ]
     lines.append(
@@ -209,7 +210,7 @@ def _phones(conn: psycopg.Connection, rows: Rows) -> list[str]:
     if extra:
         lines.append(
             f"{len(extra)} customers whose phone is NULL got a row, e.g. customer "
-            f"{extra[0]} ({_show(got[extra[0]])}): no phone, no row."
+            f"{extra[0]} ({show_value(got[extra[0]])}): no phone, no row."
         )
     if changed:
         lines.append(
@@ -231,7 +232,7 @@ def _round_trip(
         return Result(4, ROUND_TRIP, False, ran.explain())
     now_schema = _without_version(schema_snapshot(conn))
     problems = [
-        f"{key}: was {_show(was)}, now {_show(now)}"
+        f"{key}: was {show_value(was)}, now {show_value(now)}"
         for key, was, now in snapshot_differences(_without_version(schema), now_schema)
     ][:6]
     if problems:
@@ -254,7 +255,8 @@ def _changed_customers(conn: psycopg.Connection, rows: Rows) -> list[str]:
     changed = sorted(cid for cid in rows if now.get(cid) != rows[cid])
     lines = [f"{len(changed)} customers differ, e.g.:"]
     lines += [
-        f"  customer {cid}: (name, phone) was {_show(rows[cid])}, now {_show(now.get(cid))}"
+        f"  customer {cid}: (name, phone) was {show_value(rows[cid])}, "
+        f"now {show_value(now.get(cid))}"
         for cid in changed[:EXAMPLES]
     ]
     lines.append(
@@ -277,12 +279,6 @@ def _examples(ids: list[int], rows: Rows, part: int) -> list[int]:
         return value.strip() == value and value.isascii() and value != ""
 
     return sorted(ids, key=plain)[:EXAMPLES]
-
-
-def _show(value: object) -> str:
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(_show, value)) + ")"
-    return "NULL" if value is None else repr(value)
 
 
 def _describe(column: tuple | None) -> str:

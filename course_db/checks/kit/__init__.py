@@ -7,4 +7,5 @@ here first.
 - `revisions`: the learner's revision chain, and the gate that stops a check when it is wrong.
 - `squawk`: each revision's offline SQL, linted by squawk with the course's pinned settings.
 - `workload`: an app's release running its queries in a thread while a revision runs.
+- `values`: database values written the way the learner writes them, for messages.
 """
