@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -87,7 +88,7 @@ def ensure_progress(server: Server, group: str) -> None:
         )
     with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
         group_sql = sql.Identifier(group).as_string(conn)
-        conn.execute(PROGRESS_SCHEMA.format(group=group_sql, upsert=RECORD_PROGRESS))  # type: ignore[arg-type]
+        conn.execute(PROGRESS_SCHEMA.format(group=group_sql, upsert=RECORD_PROGRESS))
 
 
 CSV_COLUMNS = (
@@ -103,7 +104,7 @@ CSV_COLUMNS = (
 )
 
 
-def progress_rows(server: Server, group: str) -> list[tuple]:
+def progress_rows(server: Server, group: str) -> list[tuple[Any, ...]]:
     """Every progress row of the class (the instructor reads them all), learner name first."""
     name = roles.progress_db(group)
     with admin(server) as conn:

@@ -67,7 +67,7 @@ def build_template(server: Server, group: str, key: str, fixture: Path) -> str |
             # gives it back to pg_database_owner: in a clone, that is the learner.
             build.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(group_ident))
             build.execute(sql.SQL("SET ROLE {}").format(group_ident))
-            build.execute(fixture.read_text())  # type: ignore[arg-type]
+            build.execute(fixture.read_text())
             build.execute("RESET ROLE")
             build.execute("ALTER SCHEMA public OWNER TO pg_database_owner")
             build.execute("VACUUM ANALYZE")

@@ -54,9 +54,9 @@ def prefix() -> str:
     override = os.environ.get("COURSE_DB_PREFIX", "").strip()
     if override:
         return _identifier(override, "COURSE_DB_PREFIX")
-    learner = os.environ.get("COURSE_LEARNER", "").strip()
-    if learner:
-        return "course_" + _identifier(learner, "COURSE_LEARNER")
+    named = os.environ.get("COURSE_LEARNER", "").strip()
+    if named:
+        return "course_" + _identifier(named, "COURSE_LEARNER")
     path = STATE / "prefix"
     if not path.exists():
         state_dir()
@@ -159,7 +159,7 @@ def ensure_template(server: Server, lesson: str, fixture: Path) -> str:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         _set_comment(conn, name, marker("building"))  # ours, but not valid until the end
         with psycopg.connect(**server.conninfo(name), autocommit=True) as build:  # type: ignore[arg-type]
-            build.execute(fixture.read_text())  # type: ignore[arg-type]
+            build.execute(fixture.read_text())
             build.execute("VACUUM ANALYZE")
         conn.execute(
             sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true").format(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 ONE_SCREEN = 15  # lines a terminal answer takes, at most, without --verbose
 MIN_MESSAGE_LINES = 4  # of the first failing task's message, however many tasks there are
@@ -57,7 +58,7 @@ class Report:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Report:
+    def from_dict(cls, data: dict[str, Any]) -> Report:
         results = [Result(**item) for item in data.get("results", [])]
         return cls(
             lesson=data["lesson"],

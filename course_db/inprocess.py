@@ -16,6 +16,7 @@ from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO, cast
 
 from alembic import command
 from alembic.config import Config
@@ -51,7 +52,7 @@ def alembic(project: Path, verb: str, *args: str, x: Sequence[str] = (), **kwarg
     shown = " ".join(["alembic", *options, verb, *args, *flags])
     buffer = Tee()
     cmd_opts = Namespace(x=list(x)) if x else None
-    config = Config(str(project / "alembic.ini"), stdout=buffer, cmd_opts=cmd_opts)
+    config = Config(str(project / "alembic.ini"), stdout=cast("TextIO", buffer), cmd_opts=cmd_opts)
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             getattr(command, verb)(config, *args, **kwargs)
@@ -73,9 +74,11 @@ class Tee(io.TextIOBase):
         self._kept = HeadAndTail()
 
     def write(self, text: str) -> int:
+        out = sys.__stdout__  # None in a process started without one
         with contextlib.suppress(OSError, ValueError):
-            sys.__stdout__.write(text)
-            sys.__stdout__.flush()
+            if out is not None:
+                out.write(text)
+                out.flush()
         self._kept.add(text)
         return len(text)
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import psycopg
+from psycopg.abc import Params
 
 
 def connect(database_url: str) -> psycopg.Connection:
     """psycopg takes the same URL without SQLAlchemy's `+psycopg` driver name."""
     return psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://", 1))
+
+
+def scalar(conn: psycopg.Connection, query: str, params: Params | None = None) -> Any:
+    """The first value of the one row `query` returns: a count, `... IS NOT NULL`, a RETURNING.
+
+    For queries that always return a row; one that returns none is a course bug, said as such.
+    """
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise LookupError(f"no row from {query!r}")
+    return row[0]
 
 
 def schema_objects(conn: psycopg.Connection, ignore: tuple[str, ...] = ()) -> set[str]:
@@ -31,7 +43,7 @@ def schema_objects(conn: psycopg.Connection, ignore: tuple[str, ...] = ()) -> se
 
 
 def table_exists(conn: psycopg.Connection, table: str) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()[0]
+    return bool(scalar(conn, "SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)))
 
 
 def columns(conn: psycopg.Connection, table: str) -> dict[str, tuple[str, bool]]:
@@ -103,10 +115,8 @@ def unique_indexes(conn: psycopg.Connection, table: str) -> list[list[str]]:
 
 def checksum(conn: psycopg.Connection, table: str, order_by: str = "1") -> str:
     """md5 over every row of a table in a fixed order: equal sums mean equal data."""
-    row = conn.execute(
-        f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY {order_by}), '')) FROM {table} t"
-    ).fetchone()
-    return row[0]
+    query = f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY {order_by}), '')) FROM {table} t"
+    return str(scalar(conn, query))
 
 
 def schema_snapshot(conn: psycopg.Connection) -> dict[str, str]:
@@ -251,10 +261,11 @@ def table_checksums(conn: psycopg.Connection) -> dict[str, str]:
         """
     ).fetchall():
         row = f"row({', '.join(names)})::text"
-        sums[table] = conn.execute(
+        sums[table] = scalar(
+            conn,
             f"SELECT md5(coalesce(string_agg({row}, '|' ORDER BY {row}), '')) "
-            f"FROM public.{quote_ident(table)}"
-        ).fetchone()[0]
+            f"FROM public.{quote_ident(table)}",
+        )
     return sums
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
-from course_db.checks.tasklist import complete
+import psycopg
+
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import alembic
 from course_db.inspection import (
@@ -54,7 +57,7 @@ def expected_slugs(authors: list[tuple[int, str | None]]) -> dict[int, str]:
     return result
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     root = Path(project)
@@ -77,7 +80,7 @@ def grade(project: str, database_url: str) -> list[dict]:
     return complete(TASKS, results)
 
 
-def _table_shape(conn) -> Result:
+def _table_shape(conn: psycopg.Connection) -> Result:
     name = SHAPE
     if not table_exists(conn, TABLE):
         return Result(1, name, False, f"After `alembic upgrade head` there is no table {TABLE}.")
@@ -99,11 +102,13 @@ def _table_shape(conn) -> Result:
     return Result(1, name, not problems, "; ".join(problems))
 
 
-def _slug_values(conn, expected: dict[int, str], authors) -> Result:
+def _slug_values(
+    conn: psycopg.Connection, expected: dict[int, str], authors: list[tuple[int, str | None]]
+) -> Result:
     name = SLUGS
     if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(columns(conn, TABLE)):
         return Result(2, name, False, f"Cannot read {TABLE}(author_id, slug): fix task 1 first.")
-    got = dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
+    got: dict[int, str] = dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
     if not got:
         return Result(
             2,
@@ -139,7 +144,7 @@ def _slug_values(conn, expected: dict[int, str], authors) -> Result:
 def _diverse(ids: list[int], expected: dict[int, str]) -> list[int]:
     """A few examples that show different mistakes: a fallback, a duplicate, a plain one."""
     picks: list[int] = []
-    kinds = [
+    kinds: list[Callable[[int], bool]] = [
         lambda i: expected[i].startswith("author-"),
         lambda i: expected[i].endswith(f"-{i}") and not expected[i].startswith("author-"),
         lambda i: True,
@@ -151,7 +156,7 @@ def _diverse(ids: list[int], expected: dict[int, str]) -> list[int]:
     return picks[:EXAMPLES]
 
 
-def _slugs(conn) -> dict[int, str]:
+def _slugs(conn: psycopg.Connection) -> dict[int, str]:
     """{author_id: slug} from the table, or {} if it (or a column) is missing: task 1 says why."""
     if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(columns(conn, TABLE)):
         return {}
@@ -159,7 +164,7 @@ def _slugs(conn) -> dict[int, str]:
 
 
 def _round_trip(
-    root: Path, database_url: str, before: set[str], authors_sum: str, first
+    root: Path, database_url: str, before: set[str], authors_sum: str, first: dict[int, str]
 ) -> list[Result]:
     name = DOWNGRADE
     step = alembic(root, "downgrade", "base")

@@ -18,18 +18,22 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 from course_db.checks.kit.values import show_value
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic
 from course_db.inspection import (
+    Column,
     checksum,
     connect,
     constraints,
+    scalar,
     schema_objects,
     table_columns,
     table_exists,
@@ -39,6 +43,8 @@ BASE, FULL_NAME, SPLIT = "0001_create_users", "0002_full_name", "0003_split_addr
 ADDRESS_COLUMNS = ("address_street", "address_city", "address_postal")
 USER_COLUMNS = ("id", "email", "first_name", "last_name", *ADDRESS_COLUMNS)
 SELECT_USERS = f"SELECT {', '.join(USER_COLUMNS)} FROM users"
+UserRow = tuple[Any, ...]  # a row of SELECT_USERS
+Address = tuple[Any, ...]  # (street, city, postal_code)
 ADDRESS_TABLE = {  # column: (type, NOT NULL)
     "id": ("integer", True),
     "user_id": ("integer", True),
@@ -84,13 +90,13 @@ def expected_full_name(first: str | None, last: str | None) -> str:
     return " ".join(part for part in parts if part)
 
 
-def expected_address(user: tuple) -> tuple | None:
+def expected_address(user: UserRow) -> Address | None:
     """(street, city, postal_code) copied unchanged, or None when all three are NULL."""
     address = tuple(user[USER_COLUMNS.index(column)] for column in ADDRESS_COLUMNS)
     return None if all(part is None for part in address) else address
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     with connect(database_url) as conn:  # idle between reads (autocommit): it holds no lock
@@ -194,11 +200,11 @@ def _full_name_column(conn: psycopg.Connection) -> Result:
     return Result(1, name, not problems, "; ".join(problems) + ("." if problems else ""))
 
 
-def _full_name_values(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
+def _full_name_values(conn: psycopg.Connection, users: dict[int, UserRow]) -> Result:
     name = FN_VALUES
     if "full_name" not in table_columns(conn, "users"):
         return Result(1, name, False, "Cannot read users.full_name: fix the check above first.")
-    got = dict(conn.execute("SELECT id, full_name FROM users").fetchall())
+    got: dict[int, str | None] = dict(conn.execute("SELECT id, full_name FROM users").fetchall())
     expected = {uid: expected_full_name(user[2], user[3]) for uid, user in users.items()}
     wrong = sorted(uid for uid in expected if got.get(uid) != expected[uid])
     if not wrong:
@@ -226,15 +232,16 @@ def _full_name_values(conn: psycopg.Connection, users: dict[int, tuple]) -> Resu
     return Result(1, name, False, "\n".join(lines))
 
 
-def _diverse(ids: list[int], users: dict[int, tuple]) -> list[int]:
+def _diverse(ids: list[int], users: dict[int, UserRow]) -> list[int]:
     """A few examples that show different mistakes: a NULL part, an empty one, padding, others."""
     picks: list[int] = []
-    for kind in (
+    kinds: tuple[Callable[[UserRow], bool], ...] = (
         lambda names: None in names,
         lambda names: "" in names,
         lambda names: any(part and part != part.strip(" ") for part in names),
         lambda names: True,
-    ):
+    )
+    for kind in kinds:
         picks += [uid for uid in ids if kind(users[uid][2:4]) and uid not in picks][:1]
     return picks
 
@@ -267,17 +274,17 @@ def _old_columns_gone(conn: psycopg.Connection) -> Result:
     return Result(2, name, not left, message)
 
 
-def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
+def _address_rows(conn: psycopg.Connection, users: dict[int, UserRow]) -> Result:
     name = ADDR_ROWS
     if not _readable_addresses(conn):
         return Result(2, name, False, "Cannot read addresses(user_id, street, city, postal_code).")
-    got: dict[int, list[tuple]] = {}
+    got: dict[int, list[Address]] = {}
     for user_id, *address in conn.execute(
         "SELECT user_id, street, city, postal_code FROM addresses ORDER BY id"
     ):
         got.setdefault(user_id, []).append(tuple(address))
-    expected = {uid: expected_address(user) for uid, user in users.items()}
-    expected = {uid: address for uid, address in expected.items() if address is not None}
+    addresses = {uid: expected_address(user) for uid, user in users.items()}
+    expected = {uid: address for uid, address in addresses.items() if address is not None}
     if not got:
         message = f"addresses is empty after the upgrade, but {len(expected)} users had an address"
         return Result(2, name, False, message + ": copy them before dropping the columns.")
@@ -317,7 +324,12 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
 
 
 # Task 3 -------------------------------------------------------------------------------------
-def _round_trip(root: Path, conn: psycopg.Connection, original: tuple, copied: bool) -> list:
+def _round_trip(
+    root: Path,
+    conn: psycopg.Connection,
+    original: tuple[set[str], dict[str, Column], dict[int, UserRow]],
+    copied: bool,
+) -> list[Result]:
     before, users_columns, users = original
     name = ROUND_TRIP
     step = alembic(root, "downgrade", BASE)
@@ -339,7 +351,9 @@ def _round_trip(root: Path, conn: psycopg.Connection, original: tuple, copied: b
     return [*results, Result(3, again, step.ok, "" if step.ok else step.explain())]
 
 
-def _schema_problems(conn: psycopg.Connection, before: set[str], columns: dict) -> list[str]:
+def _schema_problems(
+    conn: psycopg.Connection, before: set[str], columns: dict[str, Column]
+) -> list[str]:
     problems = []
     if table_exists(conn, "addresses"):
         problems.append(f"table addresses is still there: {SPLIT}'s downgrade must drop it.")
@@ -360,7 +374,7 @@ def _schema_problems(conn: psycopg.Connection, before: set[str], columns: dict) 
     return problems
 
 
-def _data_problems(conn: psycopg.Connection, users: dict[int, tuple], copied: bool) -> list[str]:
+def _data_problems(conn: psycopg.Connection, users: dict[int, UserRow], copied: bool) -> list[str]:
     rows = {row[0]: row for row in conn.execute(SELECT_USERS)}
     gone = sorted(set(users) - set(rows))
     changed = sorted(uid for uid in users if uid in rows and rows[uid] != users[uid])
@@ -446,7 +460,8 @@ def _readable_addresses(conn: psycopg.Connection) -> bool:
 def _version(conn: psycopg.Connection) -> str | None:
     if not table_exists(conn, "alembic_version"):
         return None
-    return conn.execute("SELECT string_agg(version_num, ', ') FROM alembic_version").fetchone()[0]
+    version: str | None = scalar(conn, "SELECT string_agg(version_num, ', ') FROM alembic_version")
+    return version
 
 
 def _why(step: Step) -> str:
@@ -459,7 +474,7 @@ def _why(step: Step) -> str:
     return text
 
 
-def _describe(column: tuple | None) -> str:
+def _describe(column: tuple[object, ...] | None) -> str:
     """`character varying(100) NULL`, plus the default if the column has one."""
     if column is None:
         return "missing"

@@ -38,7 +38,7 @@ from course_db.checks.lesson05_app import (
     app_result,
 )
 from course_db.checks.lesson05_schema import CHECKS, snapshot
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic
@@ -98,7 +98,7 @@ class Outcome:
         return self.first.ok or (self.retry is not None and self.retry.ok)
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     root = Path(project)
@@ -140,7 +140,12 @@ def grade(project: str, database_url: str) -> list[dict]:
 
 
 def grade_step(
-    conn: psycopg.Connection, root: Path, dsn: str, app: App, spec: StepSpec, scripts: dict
+    conn: psycopg.Connection,
+    root: Path,
+    dsn: str,
+    app: App,
+    spec: StepSpec,
+    scripts: dict[str, str],
 ) -> Outcome:
     """Run one revision under its step's conditions and judge it, with what it changed."""
     before = snapshot(conn)

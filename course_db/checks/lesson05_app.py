@@ -27,6 +27,7 @@ import psycopg
 
 from course_db.checks.kit.workload import AppThread, Op, running
 from course_db.grading import Result
+from course_db.inspection import scalar
 
 POOL = 20_000  # fixture rows each version updates: v1 ids 1..20000, v2 ids 50001..70000
 LONG_READ_SQL = "SELECT count(*) FROM users WHERE id <= 10"
@@ -66,7 +67,7 @@ class Ledger:
 
     version: Version
     written: dict[int, str] = field(default_factory=dict)
-    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     next_update: int = 0
 
     def new_email(self) -> str:
@@ -81,15 +82,8 @@ class Ledger:
         return self.written.get(user_id, fixture_email(user_id))
 
 
-class VersionThread(AppThread):
+class VersionThread(AppThread[Ledger]):
     """One version of the app, with its ledger: the kit's loop, with this lesson's queries."""
-
-    def __init__(self, dsn: str, ledger: Ledger, ops: list[Op], stop: threading.Event) -> None:
-        self.ledger = ledger
-        super().__init__(dsn, ledger.version.name, ops, stop)
-
-    def sql(self, kind: str) -> str:
-        return self.ledger.version.sql(kind)
 
     def read(self, sql: str) -> str:
         version, ledger = self.ledger.version, self.ledger
@@ -108,8 +102,7 @@ class VersionThread(AppThread):
 
     def insert(self, sql: str) -> str:
         email = self.ledger.new_email()
-        row = self.conn.execute(sql, (email, f"New user {email}")).fetchone()
-        self.ledger.written[row[0]] = email
+        self.ledger.written[scalar(self.conn, sql, (email, f"New user {email}"))] = email
         return ""
 
     def update(self, sql: str) -> str:

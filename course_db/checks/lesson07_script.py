@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from course_db.alembic_runner import child_env, kill_group
+from course_db.alembic_runner import child_env
+from course_db.processes import kill_group
 from course_db.server import Server
 from course_db.tracebacks import shorten_traceback
 

@@ -27,10 +27,11 @@ from course_db import databases
 from course_db.checks import lesson10_tests
 from course_db.checks.kit.revisions import chain_gate
 from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
+from course_db.checks.kit.workload import Op
 from course_db.checks.lesson10_app import APP_NAME, App, app_result
 from course_db.checks.lesson10_steps import ROUND_TRIP, STEPS, Step, fixture_rows, grade_steps
 from course_db.checks.mutation_plugin import drop_stale
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic
@@ -56,7 +57,7 @@ TASKS = [
 ]
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     root = Path(project)
@@ -109,7 +110,7 @@ def _workload(root: Path, database_url: str) -> Result:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.prepare_threshold = None
         app = App(dsn, fixture_rows(conn))
-        logged: list[tuple[str, int, str, list]] = []
+        logged: list[tuple[str, int, str, list[Op]]] = []
         failed: tuple[Step, AlembicStep] | None = None
         for step in STEPS:
             with app.running(step.release) as ops:
@@ -131,7 +132,7 @@ def _workload(root: Path, database_url: str) -> Result:
     return Result(step.task, result.name, False, message)
 
 
-def _settle(ops: list, since: float) -> None:
+def _settle(ops: list[Op], since: float) -> None:
     """Keep the release running for TAIL, and until it ran a whole cycle since `since`."""
     time.sleep(TAIL)
     while time.monotonic() < since + SETTLE_LIMIT and sum(op.start >= since for op in ops) < CYCLE:

@@ -27,6 +27,7 @@ import psycopg
 
 from course_db.checks.kit.workload import AppThread, Op, error_text, running
 from course_db.grading import Result
+from course_db.inspection import scalar
 
 POOL = 200  # fixture customers each release updates: v1 17..216, v2 217..416, v3 417..616
 EXAMPLES = 3
@@ -93,7 +94,7 @@ class Ledger:
     version: Release
     expected: dict[int, tuple[str, str | None]]  # the fixture's rows, shared by every ledger
     written: dict[int, tuple[str, str | None]] = field(default_factory=dict)
-    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     next_update: int = 0
 
     def new_values(self) -> tuple[str, str, str]:
@@ -111,15 +112,8 @@ class Ledger:
         return self.written.get(customer_id) or self.expected[customer_id]
 
 
-class ReleaseThread(AppThread):
+class ReleaseThread(AppThread[Ledger]):
     """One release, with its ledger: the kit's loop, with this lesson's reads and writes."""
-
-    def __init__(self, dsn: str, ledger: Ledger, ops: list[Op], stop: threading.Event) -> None:
-        self.ledger = ledger
-        super().__init__(dsn, ledger.version.name, ops, stop)
-
-    def sql(self, kind: str) -> str:
-        return self.ledger.version.sql(kind)
 
     def read(self, sql: str) -> str:
         ledger = self.ledger
@@ -136,14 +130,14 @@ class ReleaseThread(AppThread):
         release = self.ledger.version
         with self.conn.transaction():
             if release is V1:
-                row = self.conn.execute(sql, (email, name, phone)).fetchone()
+                customer_id = scalar(self.conn, sql, (email, name, phone))
             elif release is V2:
-                row = self.conn.execute(sql, (email, name, name, phone)).fetchone()
+                customer_id = scalar(self.conn, sql, (email, name, name, phone))
             else:
-                row = self.conn.execute(sql, (email, name)).fetchone()
+                customer_id = scalar(self.conn, sql, (email, name))
             if len(release.insert) > 1:
-                self.conn.execute(release.insert[1], (row[0], phone))
-        self.ledger.written[row[0]] = (name, phone)
+                self.conn.execute(release.insert[1], (customer_id, phone))
+        self.ledger.written[customer_id] = (name, phone)
         return ""
 
     def update(self, sql: str) -> str:

@@ -71,7 +71,7 @@ def grade_steps(root: Path, conn: psycopg.Connection) -> list[Result]:
     before_schema = schema_snapshot(conn)
     before_sums = table_checksums(conn)
     rows = fixture_rows(conn)
-    emails = dict(conn.execute("SELECT id, email FROM customers").fetchall())
+    emails: dict[int, str] = dict(conn.execute("SELECT id, email FROM customers").fetchall())
     results: list[Result] = []
     for step in STEPS:
         ran = alembic(root, "upgrade", step.revision)
@@ -166,7 +166,9 @@ CHECKS = {
 def _names(conn: psycopg.Connection, rows: Rows) -> list[str]:
     if "display_name" not in table_columns(conn, "customers"):
         return ["customers has no display_name column."]
-    got = dict(conn.execute("SELECT id, display_name FROM customers").fetchall())
+    got: dict[int, str | None] = dict(
+        conn.execute("SELECT id, display_name FROM customers").fetchall()
+    )
     wrong = sorted(cid for cid, (name, _) in rows.items() if got.get(cid) != name)
     if not wrong:
         return []
@@ -190,7 +192,9 @@ def _names(conn: psycopg.Connection, rows: Rows) -> list[str]:
 def _phones(conn: psycopg.Connection, rows: Rows) -> list[str]:
     if not table_exists(conn, "customer_phones"):
         return ["There is no table customer_phones."]
-    got = dict(conn.execute("SELECT customer_id, phone FROM customer_phones").fetchall())
+    got: dict[int, str | None] = dict(
+        conn.execute("SELECT customer_id, phone FROM customer_phones").fetchall()
+    )
     wanted = {cid: phone for cid, (_, phone) in rows.items() if phone is not None}
     missing = sorted(cid for cid in wanted if cid not in got)
     extra = sorted(cid for cid in got if cid not in wanted)
@@ -225,7 +229,7 @@ def _phones(conn: psycopg.Connection, rows: Rows) -> list[str]:
 
 # Task 4 -------------------------------------------------------------------------------------
 def _round_trip(
-    root: Path, conn: psycopg.Connection, schema: dict, sums: dict, rows: Rows
+    root: Path, conn: psycopg.Connection, schema: dict[str, str], sums: dict[str, str], rows: Rows
 ) -> Result:
     ran = alembic(root, "downgrade", "base")
     if not ran.ok:
@@ -281,7 +285,7 @@ def _examples(ids: list[int], rows: Rows, part: int) -> list[int]:
     return sorted(ids, key=plain)[:EXAMPLES]
 
 
-def _describe(column: tuple | None) -> str:
+def _describe(column: tuple[object, ...] | None) -> str:
     if column is None:
         return "missing"
     return f"{column[0]} {'NOT NULL' if column[1] else 'NULL allowed'}"

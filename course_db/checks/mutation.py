@@ -46,11 +46,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from course_db import databases
-from course_db.alembic_runner import child_env, kill_group
+from course_db.alembic_runner import child_env
 from course_db.checks.mutation_output import clean_output
 from course_db.checks.mutation_plugin import drop_run_databases, drop_stale_runs
 from course_db.grading import Result
 from course_db.isolation import forget_project_imports, scratch_dir
+from course_db.processes import kill_group
 from course_db.server import Server
 
 PLUGIN = "course_db.checks.mutation_plugin"
@@ -329,7 +330,7 @@ class _Run:
 
 
 def _run_all(runs: list[_Run], server: Server, template: str, parallel: int) -> None:
-    waiting, running = list(runs), []
+    waiting, running = list(runs), list[_Run]()
     try:
         while waiting or running:
             while waiting and len(running) < parallel:
@@ -359,8 +360,10 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         # The caller's sys.stdout may not write to fd 1 (pytest's own capture replaces it).
-        sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        stdout_file = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stdout = sys.__stdout__ = stdout_file  # type: ignore[misc]  # Final to mypy
+        stderr_file = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stderr = sys.__stderr__ = stderr_file  # type: ignore[misc]  # Final to mypy
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.chdir(project)

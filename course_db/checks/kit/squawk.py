@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -63,15 +64,15 @@ def split_revisions(text: str) -> dict[str, str]:
     for pattern in BOOKKEEPING:
         text = pattern.sub("", text)
     lines = text.splitlines()
-    marks = [(index, MARKER.match(line)) for index, line in enumerate(lines)]
-    marks = [(index, match["new"]) for index, match in marks if match]
-    starts = []
+    found = [(index, MARKER.match(line)) for index, line in enumerate(lines)]
+    marks = [(index, match["new"]) for index, match in found if match]
+    starts: list[int] = []
     for index, _ in marks:  # a revision starts at the BEGIN; just above its marker
         above = index - 1
         while above >= 0 and not lines[above].strip():
             above -= 1
         starts.append(above if above >= 0 and lines[above].strip() == "BEGIN;" else index)
-    scripts = {}
+    scripts: dict[str, str] = {}
     for number, (start, (_, revision)) in enumerate(zip(starts, marks, strict=True)):
         end = starts[number + 1] if number + 1 < len(starts) else len(lines)
         scripts[revision] = "\n".join(lines[start:end]).strip() + "\n"
@@ -146,7 +147,7 @@ def lint_result(
     root: Path,
     scripts: dict[str, str],
     sql_error: str,
-    lint: dict,
+    lint: dict[str, object],
     how_to_run: str = "see the notebook's squawk section to run it yourself",
 ) -> Result:
     """Task `task`'s result: squawk's findings, one line each, or why there are none."""
@@ -169,7 +170,7 @@ def lint_result(
         )
     if lint.get("error"):
         return Result(task, LINT_NAME, False, str(lint["error"]))
-    findings: list[Finding] = lint.get("findings", [])  # type: ignore[assignment]
+    findings = cast("list[Finding]", lint.get("findings", []))
     lines = [
         f"{item.revision}, line {item.line} of its SQL: `{item.statement}`\n"
         f"    {item.rule}: {sentence(item.message)} {sentence(item.help)}".rstrip()

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import psycopg
 
@@ -48,17 +49,40 @@ def error_text(exc: BaseException) -> str:
     return primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class AppThread(threading.Thread):
+class Release(Protocol):
+    """A release of a lesson's app: its name, and its queries as the exercise's README has them."""
+
+    @property
+    def name(self) -> str: ...
+
+    def sql(self, kind: str) -> str:
+        """The query of `kind` (read, insert or update); for a write of several, the first."""
+        ...
+
+
+class Ledger(Protocol):
+    """What a release wrote, kept by the lesson so that it can check the writes afterwards."""
+
+    @property
+    def version(self) -> Release: ...
+
+
+L = TypeVar("L", bound=Ledger)
+
+
+class AppThread(threading.Thread, Generic[L]):
     """One release of the app: read, insert, update, again and again, until `stop` is set.
 
-    A subclass says what each query is (`sql(kind)`, logged as the learner reads it in the
-    README) and runs it (`read`, `insert`, `update`), returning '' or what went wrong; a
-    database error is logged as the server's message.
+    A subclass runs each query (`read`, `insert`, `update`), keeping what it wrote in its
+    `ledger`, and returns '' or what went wrong; a database error is logged as the server's
+    message.
     """
 
-    def __init__(self, dsn: str, release: str, ops: list[Op], stop: threading.Event) -> None:
-        super().__init__(daemon=True, name=f"app-{release}")
-        self.release, self.ops, self.stop = release, ops, stop
+    def __init__(self, dsn: str, ledger: L, ops: list[Op], stop: threading.Event) -> None:
+        self.ledger = ledger
+        self.release = ledger.version.name
+        super().__init__(daemon=True, name=f"app-{self.release}")
+        self.ops, self.stop = ops, stop
         self.conn = psycopg.connect(dsn, autocommit=True)
         self.pid = self.conn.info.backend_pid
 
@@ -69,7 +93,7 @@ class AppThread(threading.Thread):
                 if self.stop.is_set():
                     break
                 kind = KINDS[step % len(KINDS)]
-                sql = self.sql(kind)
+                sql = self.ledger.version.sql(kind)
                 start = time.monotonic()
                 try:
                     error = actions[kind](sql)
@@ -79,9 +103,6 @@ class AppThread(threading.Thread):
                 self.stop.wait(PAUSE)
         finally:
             self.conn.close()
-
-    def sql(self, kind: str) -> str:
-        raise NotImplementedError
 
     def read(self, sql: str) -> str:
         raise NotImplementedError
@@ -94,7 +115,7 @@ class AppThread(threading.Thread):
 
 
 @contextlib.contextmanager
-def running(threads: Sequence[AppThread], stop: threading.Event) -> Iterator[None]:
+def running(threads: Sequence[AppThread[L]], stop: threading.Event) -> Iterator[None]:
     """Start `threads` for the duration of the block; then stop them and wait for each."""
     for thread in threads:
         thread.start()
