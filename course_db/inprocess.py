@@ -21,6 +21,7 @@ from typing import TextIO, cast
 from alembic import command
 from alembic.config import Config
 
+from course_db.learner_text import SQLALCHEMY_BACKGROUND
 from course_db.output import HeadAndTail
 
 MAX_ERROR_LINES = 6
@@ -98,7 +99,7 @@ def describe_exception(exc: BaseException, project: Path) -> str:
     lines = [
         line
         for line in text.splitlines()
-        if line.strip() and not line.startswith(("(Background on this error at", "[parameters:"))
+        if line.strip() and not line.startswith((SQLALCHEMY_BACKGROUND, "[parameters:"))
     ]
     lines = [line if len(line) <= MAX_LINE else line[: MAX_LINE - 3] + "..." for line in lines]
     if len(lines) > MAX_ERROR_LINES:

@@ -40,6 +40,7 @@ from course_db.inspection import (
     schema_snapshot,
     table_exists,
 )
+from course_db.learner_text import relative_paths
 
 ANA, BEN = "0003_order_status", "0002_user_phone"
 MERGE, COUPONS = "0004_merge_heads", "0005_add_coupons"
@@ -362,5 +363,4 @@ def _listed(items: tuple[str, ...] | list[str]) -> str:
 
 def _located(text: str) -> str:
     """Paths of the check's temporary copy, made relative to the learner's project."""
-    root = os.getcwd()
-    return text.replace(root + os.sep, "").replace(root, ".")
+    return relative_paths(text, os.getcwd())
