@@ -20,10 +20,10 @@ from course_db.grading import Result
 from course_db.inprocess import alembic
 from course_db.inspection import (
     checksum,
-    columns,
     connect,
     constraints,
     schema_objects,
+    table_columns,
     table_exists,
     unique_indexes,
 )
@@ -84,11 +84,11 @@ def _table_shape(conn: psycopg.Connection) -> Result:
     name = SHAPE
     if not table_exists(conn, TABLE):
         return Result(1, name, False, f"After `alembic upgrade head` there is no table {TABLE}.")
-    cols = columns(conn, TABLE)
+    cols = table_columns(conn, TABLE)
     problems = []
     if set(cols) != {"author_id", "slug"}:
         problems.append(f"its columns are {sorted(cols)}; expected exactly author_id and slug")
-    if "slug" in cols and cols["slug"][1]:
+    if "slug" in cols and not cols["slug"].not_null:
         problems.append("slug allows NULL: add nullable=False")
     cons = constraints(conn, TABLE)
     if ("p", ["author_id"], None) not in cons:
@@ -106,7 +106,7 @@ def _slug_values(
     conn: psycopg.Connection, expected: dict[int, str], authors: list[tuple[int, str | None]]
 ) -> Result:
     name = SLUGS
-    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(columns(conn, TABLE)):
+    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(table_columns(conn, TABLE)):
         return Result(2, name, False, f"Cannot read {TABLE}(author_id, slug): fix task 1 first.")
     got: dict[int, str] = dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
     if not got:
@@ -158,7 +158,7 @@ def _diverse(ids: list[int], expected: dict[int, str]) -> list[int]:
 
 def _slugs(conn: psycopg.Connection) -> dict[int, str]:
     """{author_id: slug} from the table, or {} if it (or a column) is missing: task 1 says why."""
-    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(columns(conn, TABLE)):
+    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(table_columns(conn, TABLE)):
         return {}
     return dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
 

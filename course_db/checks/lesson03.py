@@ -37,7 +37,7 @@ from course_db.checks.lesson03_roundtrip import (
 from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic, describe_exception
-from course_db.inspection import columns, connect, scalar, schema_snapshot, table_checksums
+from course_db.inspection import connect, scalar, schema_snapshot, table_checksums, table_columns
 
 PREVIOUS = "0002_create_profiles"
 SHIPPED = ("0001_create_users", PREVIOUS)
@@ -225,7 +225,7 @@ def _matches_models(root: Path) -> Result:
 
 def _renamed_with_data(conn: psycopg.Connection, before: dict[object, Row]) -> Result:
     name = RENAMED
-    cols = columns(conn, "profiles")
+    cols = table_columns(conn, "profiles")
     if "display_name" not in cols:
         return Result(
             2, name, False, f"After the upgrade profiles has no display_name: {RENAME} creates it."
