@@ -53,7 +53,7 @@ def alembic(project: Path, verb: str, *args: str, x: Sequence[str] = (), **kwarg
     shown = " ".join(["alembic", *options, verb, *args, *flags])
     buffer = Tee()
     cmd_opts = Namespace(x=list(x)) if x else None
-    config = Config(str(project / "alembic.ini"), stdout=cast("TextIO", buffer), cmd_opts=cmd_opts)
+    config = Config(str(project / "alembic.ini"), stdout=cast(TextIO, buffer), cmd_opts=cmd_opts)
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             getattr(command, verb)(config, *args, **kwargs)

@@ -279,7 +279,7 @@ def _models_match(root: Path, migrated: bool) -> Result:
             "head, and task 1's upgrade did not get there. Fix task 1 first.",
         )
     buffer = Tee()
-    config = Config(str(root / "alembic.ini"), stdout=cast("TextIO", buffer))
+    config = Config(str(root / "alembic.ini"), stdout=cast(TextIO, buffer))
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             command.check(config)
