@@ -86,7 +86,7 @@ def ensure_progress(server: Server, group: str) -> None:
         conn.execute(
             sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(group))
         )
-    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:
         group_sql = sql.Identifier(group).as_string(conn)
         conn.execute(PROGRESS_SCHEMA.format(group=group_sql, upsert=RECORD_PROGRESS))
 
@@ -110,7 +110,7 @@ def progress_rows(server: Server, group: str) -> list[tuple[Any, ...]]:
     with admin(server) as conn:
         if comment_of(conn, name) is None:
             return []
-    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT prefix, lesson, status, passed_tasks, total_tasks, failing_task, checks, "
             "last_checked_at, first_passed_at FROM progress ORDER BY prefix, lesson"

@@ -62,7 +62,7 @@ def build_template(server: Server, group: str, key: str, fixture: Path) -> str |
             )
         )
         group_ident = sql.Identifier(group)
-        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:  # type: ignore[arg-type]
+        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:
             # The group owns `public` while the fixture runs (some fixtures comment on it), then
             # gives it back to pg_database_owner: in a clone, that is the learner.
             build.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(group_ident))

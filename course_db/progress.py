@@ -60,7 +60,7 @@ def _connect(server: Server) -> psycopg.Connection:
     learner = learner_of(server)
     if learner is not None:  # the class's progress database, made by `course workshop init`
         try:
-            return psycopg.connect(**server.conninfo(learner.progress_db), autocommit=True)  # type: ignore[arg-type]
+            return psycopg.connect(**server.conninfo(learner.progress_db), autocommit=True)
         except psycopg.OperationalError as exc:
             raise SetupError(
                 f"Cannot open your class's progress database {learner.progress_db}: "
@@ -68,7 +68,7 @@ def _connect(server: Server) -> psycopg.Connection:
                 tip="ask your instructor to run `uv run course workshop init` again.",
             ) from None
     try:
-        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]
+        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)
     except psycopg.OperationalError:
         with admin(server) as conn:
             exists = conn.execute(
@@ -80,7 +80,7 @@ def _connect(server: Server) -> psycopg.Connection:
                     conn.execute(f"COMMENT ON DATABASE {PROGRESS_DB} IS '{MARKER} shared progress'")
                 except psycopg.errors.DuplicateDatabase:
                     pass  # another process created it first
-        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]
+        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)
 
 
 def record(server: Server, report: Report) -> None:

@@ -95,5 +95,5 @@ def test_record_keeps_the_first_pass_and_counts_every_check(
     entry = progress.load(server)["01"]
     assert (entry.status, entry.passed_tasks, entry.total_tasks) == ("failed", 1, 2)
     assert entry.ever_passed  # the pass in between is not forgotten
-    with psycopg.connect(**server.conninfo(private_progress)) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(private_progress)) as conn:
         assert conn.execute("SELECT checks FROM progress").fetchall() == [(3,)]

@@ -124,7 +124,7 @@ def grade(project: str, database_url: str) -> Graded:
 
 
 def run_scenarios(root: Path, server: Server, dbname: str, text: str) -> list[Result]:
-    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {BROKEN_SCHEMA}")  # a second database costs seconds to drop
     with scratch_dir("07") as tmp, gates(server, 3) as gate:
         work = Path(tmp)
@@ -175,7 +175,7 @@ def late(
     reaper: Reaper,
 ) -> Result:
     name = LATE_NAME
-    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)  # type: ignore[arg-type]
+    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)
     try:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         run = start(root, script_env(server, gate.port, dbname, 30), work, "late", reaper)
@@ -407,7 +407,7 @@ def lock_result(root: Path, server: Server, dbname: str, seen: str | None) -> Re
 
 
 def lock_alone(root: Path, server: Server, dbname: str) -> str:
-    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)  # type: ignore[arg-type]
+    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)
     try:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         proc = subprocess.Popen(
@@ -442,7 +442,7 @@ def _sleep_unless_done(run: Run, seconds: float) -> bool:
 
 
 def version(server: Server, dbname: str) -> str | None:
-    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:
         if not scalar(conn, "SELECT to_regclass('alembic_version') IS NOT NULL"):
             return None
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
