@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from course_db.checks.lesson09_repair import Repair, run_repair
@@ -273,8 +274,8 @@ def _metadata_tables(root: Path) -> set[str] | None:
     script = ScriptDirectory.from_config(config)
     found: dict[str, object] = {}
 
-    def no_steps(revision: object, context: object) -> list[object]:
-        found["metadata"] = context.opts.get("target_metadata")  # type: ignore[attr-defined]
+    def no_steps(revision: object, context: MigrationContext) -> list[object]:
+        found["metadata"] = context.opts.get("target_metadata")
         return []
 
     quiet = io.StringIO()
