@@ -19,13 +19,12 @@ import contextlib
 import itertools
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
 
-from course_db.checks.kit.workload import AppThread, Op, running
+from course_db.checks.kit.workload import AppThread, Op, failed_queries, running
 from course_db.grading import Result
 from course_db.inspection import scalar
 
@@ -270,18 +269,15 @@ def app_result(steps: list[tuple[str, tuple[str, ...], int, list[Op], list[str]]
     tasks: list[int] = []
     advice: list[str] = []
     for revision, apps, step_task, ops, mismatches in steps:
-        errors = [op for op in ops if op.error]
-        if errors:
+        failed, examples, errors = failed_queries(ops, EXAMPLES if not lines else 1)
+        if failed:
             tasks.append(step_task)
             lines.append(
-                f"During {revision} ({' and '.join(apps)} running): {len(errors)} of "
+                f"During {revision} ({' and '.join(apps)} running): {failed} of "
                 f"{len(ops)} queries failed, e.g.:"
             )
-            counted = Counter((op.app, op.sql, op.error) for op in errors)
-            shown = EXAMPLES if len(lines) == 1 else 1
-            for (name, sql, error), times in counted.most_common(shown):
-                lines.append(f"  {name}: `{sql}` -> {error} ({times}x)")
-            for (_, _, error), _ in counted.most_common():
+            lines.extend(examples)
+            for error in errors:
                 for pattern, task, text in ADVICE:
                     if pattern in error and text not in advice:
                         advice.append(text)

@@ -19,13 +19,12 @@ import contextlib
 import itertools
 import re
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
 
-from course_db.checks.kit.workload import AppThread, Op, error_text, running
+from course_db.checks.kit.workload import AppThread, Op, error_text, failed_queries, running
 from course_db.grading import Result
 from course_db.inspection import scalar
 
@@ -233,18 +232,15 @@ def app_result(steps: list[tuple[str, int, str, list[Op]]], mismatches: list[str
     tasks: list[int] = []
     advice: list[str] = []
     for revision, task, release, ops in steps:
-        errors = [op for op in ops if op.error]
-        if not errors:
+        failed, examples, errors = failed_queries(ops, EXAMPLES if not lines else 1)
+        if not failed:
             continue
         tasks.append(task)
         lines.append(
-            f"Around {revision} ({release} running): {len(errors)} of {len(ops)} queries failed, "
-            "e.g.:"
+            f"Around {revision} ({release} running): {failed} of {len(ops)} queries failed, e.g.:"
         )
-        counted = Counter((op.sql, op.error) for op in errors)
-        for (sql, error), times in counted.most_common(EXAMPLES if len(lines) == 1 else 1):
-            lines.append(f"  {release}: `{sql}` -> {error} ({times}x)")
-        for (_, error), _ in counted.most_common():
+        lines.extend(examples)
+        for error in errors:
             for pattern, text in ADVICE:
                 if re.search(pattern, error) and text not in advice:
                     advice.append(text)

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -112,6 +113,21 @@ class AppThread(threading.Thread, Generic[L]):
 
     def update(self, sql: str) -> str:
         raise NotImplementedError
+
+
+def failed_queries(ops: Sequence[Op], shown: int) -> tuple[int, list[str], list[str]]:
+    """The app's failed queries in one step, for a message: (how many, examples, errors).
+
+    The examples are the `shown` most common failing queries, one line each,
+    `  v1: `SQL` -> error (12x)`; the errors each distinct error, most common first, for the
+    lesson to look its advice up by.
+    """
+    counted = Counter((op.app, op.sql, op.error) for op in ops if op.error)
+    examples = [
+        f"  {app}: `{sql}` -> {error} ({times}x)"
+        for (app, sql, error), times in counted.most_common(shown)
+    ]
+    return counted.total(), examples, [error for (_, _, error), _ in counted.most_common()]
 
 
 @contextlib.contextmanager
