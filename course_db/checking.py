@@ -23,7 +23,7 @@ import psycopg
 import sqlalchemy.exc
 
 from course_db import databases, progress
-from course_db.checks.tasklist import Tasks, complete
+from course_db.checks.tasklist import Graded, Tasks, complete
 from course_db.copying import copy_project
 from course_db.errors import SetupError, first_line, full_server_tip
 from course_db.grading import Report, Result
@@ -148,7 +148,7 @@ def grade_in_copy(
     database_url: str,
     copy_limit: int,
     extra_env: dict[str, str] | None = None,
-) -> list[dict]:
+) -> Graded:
     """In the check's grader: copy the project (guarded, inside the time limit), then grade it."""
     with scratch_dir("check") as tmp:
         copy = Path(tmp) / "project"
@@ -157,7 +157,8 @@ def grade_in_copy(
         if extra_env:
             kwargs["extra_env"] = extra_env
         try:
-            return call(Job(f"course_db.checks.lesson{lesson}", "grade", kwargs))
+            rows: Graded = call(Job(f"course_db.checks.lesson{lesson}", "grade", kwargs))
+            return rows
         except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
             # The learner's own steps report their errors as results; this is the grader's own
             # connection, lost: the server stopped or restarted mid-check.
@@ -285,7 +286,8 @@ def stopped_message(outcome: Outcome, lesson: Lesson) -> str:
 
 def lesson_tasks(lesson: Lesson) -> Tasks:
     """The lesson's task list, as its grader declares it (imported only when a check stopped)."""
-    return importlib.import_module(f"course_db.checks.lesson{lesson.number}").TASKS
+    tasks: Tasks = importlib.import_module(f"course_db.checks.lesson{lesson.number}").TASKS
+    return tasks
 
 
 def memory_text(size: int) -> str:

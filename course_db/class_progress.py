@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -18,6 +19,7 @@ from psycopg import sql
 from course_db import roles
 from course_db.databases import MARKER, admin, comment_of
 from course_db.errors import SetupError
+from course_db.progress_upsert import upsert_sql
 from course_db.server import Server
 
 PROGRESS_SCHEMA = """
@@ -43,22 +45,23 @@ CREATE POLICY own_rows ON progress FOR SELECT TO {group} USING (prefix = current
 CREATE OR REPLACE FUNCTION record_progress(
     p_lesson text, p_status text, p_passed integer, p_total integer, p_failing integer
 ) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    INSERT INTO public.progress AS p (prefix, lesson, status, passed_tasks, total_tasks,
-                                      failing_task, first_passed_at)
-    VALUES (session_user, p_lesson, p_status, p_passed, p_total, p_failing,
-            CASE WHEN p_status = 'passed' THEN now() END)
-    ON CONFLICT (prefix, lesson) DO UPDATE SET
-        status = excluded.status,
-        passed_tasks = excluded.passed_tasks,
-        total_tasks = excluded.total_tasks,
-        failing_task = excluded.failing_task,
-        checks = p.checks + 1,
-        last_checked_at = now(),
-        first_passed_at = coalesce(p.first_passed_at, excluded.first_passed_at)
+    {upsert}
 $$;
 REVOKE ALL ON FUNCTION record_progress(text, text, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION record_progress(text, text, integer, integer, integer) TO {group};
 """
+# The row is keyed by the session's role, never by what the caller passes.
+RECORD_PROGRESS = upsert_sql(
+    "public.progress",
+    {
+        "prefix": "session_user",
+        "lesson": "p_lesson",
+        "status": "p_status",
+        "passed_tasks": "p_passed",
+        "total_tasks": "p_total",
+        "failing_task": "p_failing",
+    },
+)
 
 
 def ensure_progress(server: Server, group: str) -> None:
@@ -83,8 +86,9 @@ def ensure_progress(server: Server, group: str) -> None:
         conn.execute(
             sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(group))
         )
-    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(PROGRESS_SCHEMA.format(group=sql.Identifier(group).as_string(conn)))  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:
+        group_sql = sql.Identifier(group).as_string(conn)
+        conn.execute(PROGRESS_SCHEMA.format(group=group_sql, upsert=RECORD_PROGRESS))
 
 
 CSV_COLUMNS = (
@@ -100,13 +104,13 @@ CSV_COLUMNS = (
 )
 
 
-def progress_rows(server: Server, group: str) -> list[tuple]:
+def progress_rows(server: Server, group: str) -> list[tuple[Any, ...]]:
     """Every progress row of the class (the instructor reads them all), learner name first."""
     name = roles.progress_db(group)
     with admin(server) as conn:
         if comment_of(conn, name) is None:
             return []
-    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT prefix, lesson, status, passed_tasks, total_tasks, failing_task, checks, "
             "last_checked_at, first_passed_at FROM progress ORDER BY prefix, lesson"

@@ -62,12 +62,12 @@ def build_template(server: Server, group: str, key: str, fixture: Path) -> str |
             )
         )
         group_ident = sql.Identifier(group)
-        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:  # type: ignore[arg-type]
+        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:
             # The group owns `public` while the fixture runs (some fixtures comment on it), then
             # gives it back to pg_database_owner: in a clone, that is the learner.
             build.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(group_ident))
             build.execute(sql.SQL("SET ROLE {}").format(group_ident))
-            build.execute(fixture.read_text())  # type: ignore[arg-type]
+            build.execute(fixture.read_text())
             build.execute("RESET ROLE")
             build.execute("ALTER SCHEMA public OWNER TO pg_database_owner")
             build.execute("VACUUM ANALYZE")

@@ -17,7 +17,6 @@ from pathlib import Path
 from course_db.errors import SetupError
 
 KEPT_DOT_FOLDERS = (".github",)  # lesson 07 grades .github/workflows/migrations.yml
-SKIPPED_FILES = ("*.pyc",)
 
 
 def skipped(name: str, is_dir: bool) -> bool:

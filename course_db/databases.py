@@ -54,9 +54,9 @@ def prefix() -> str:
     override = os.environ.get("COURSE_DB_PREFIX", "").strip()
     if override:
         return _identifier(override, "COURSE_DB_PREFIX")
-    learner = os.environ.get("COURSE_LEARNER", "").strip()
-    if learner:
-        return "course_" + _identifier(learner, "COURSE_LEARNER")
+    named = os.environ.get("COURSE_LEARNER", "").strip()
+    if named:
+        return "course_" + _identifier(named, "COURSE_LEARNER")
     path = STATE / "prefix"
     if not path.exists():
         state_dir()
@@ -99,7 +99,7 @@ def db_name(lesson: str, role: str) -> str:
 def admin(server: Server) -> Iterator[psycopg.Connection]:
     """An autocommit connection to the server's maintenance database."""
     try:
-        conn = psycopg.connect(**server.conninfo(), autocommit=True)  # type: ignore[arg-type]
+        conn = psycopg.connect(**server.conninfo(), autocommit=True)
     except psycopg.OperationalError as exc:
         reason = first_line(exc)
         reason = reason.removeprefix("connection failed: ")
@@ -159,8 +159,8 @@ def ensure_template(server: Server, lesson: str, fixture: Path) -> str:
         drop(conn, name)
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         _set_comment(conn, name, marker("building"))  # ours, but not valid until the end
-        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:  # type: ignore[arg-type]
-            build.execute(fixture.read_text())  # type: ignore[arg-type]
+        with psycopg.connect(**server.conninfo(name), autocommit=True) as build:
+            build.execute(fixture.read_text())
             build.execute("VACUUM ANALYZE")
         conn.execute(
             sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true").format(

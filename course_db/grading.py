@@ -11,6 +11,7 @@ import html
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 ONE_SCREEN = 15  # lines a terminal answer takes, at most, without --verbose
 MIN_MESSAGE_LINES = 4  # of the first failing task's message, however many tasks there are
@@ -60,7 +61,7 @@ class Report:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Report:
+    def from_dict(cls, data: dict[str, Any]) -> Report:
         results = [Result(**item) for item in data.get("results", [])]
         return cls(
             lesson=data["lesson"],

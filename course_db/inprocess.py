@@ -16,10 +16,12 @@ from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO, cast
 
 from alembic import command
 from alembic.config import Config
 
+from course_db.learner_text import SQLALCHEMY_BACKGROUND
 from course_db.output import HeadAndTail
 
 MAX_ERROR_LINES = 6
@@ -51,7 +53,7 @@ def alembic(project: Path, verb: str, *args: str, x: Sequence[str] = (), **kwarg
     shown = " ".join(["alembic", *options, verb, *args, *flags])
     buffer = Tee()
     cmd_opts = Namespace(x=list(x)) if x else None
-    config = Config(str(project / "alembic.ini"), stdout=buffer, cmd_opts=cmd_opts)
+    config = Config(str(project / "alembic.ini"), stdout=cast(TextIO, buffer), cmd_opts=cmd_opts)
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             getattr(command, verb)(config, *args, **kwargs)
@@ -73,9 +75,11 @@ class Tee(io.TextIOBase):
         self._kept = HeadAndTail()
 
     def write(self, text: str) -> int:
+        out = sys.__stdout__  # None in a process started without one
         with contextlib.suppress(OSError, ValueError):
-            sys.__stdout__.write(text)
-            sys.__stdout__.flush()
+            if out is not None:
+                out.write(text)
+                out.flush()
         self._kept.add(text)
         return len(text)
 
@@ -95,7 +99,7 @@ def describe_exception(exc: BaseException, project: Path) -> str:
     lines = [
         line
         for line in text.splitlines()
-        if line.strip() and not line.startswith(("(Background on this error at", "[parameters:"))
+        if line.strip() and not line.startswith((SQLALCHEMY_BACKGROUND, "[parameters:"))
     ]
     lines = [line if len(line) <= MAX_LINE else line[: MAX_LINE - 3] + "..." for line in lines]
     if len(lines) > MAX_ERROR_LINES:

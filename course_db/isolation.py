@@ -204,7 +204,7 @@ def _outcome(answer: bytes) -> Outcome:
         died=data.get("died", ""),
         timed_out=data.get("timed_out", False),
         memory_exceeded=data.get("memory_exceeded", False),
-        setup_error=tuple(setup) if setup else None,  # type: ignore[arg-type]
+        setup_error=tuple(setup) if setup else None,
         output=data.get("output", ""),
     )
 
@@ -327,8 +327,10 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-        sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        stdout_file = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stdout = sys.__stdout__ = stdout_file  # type: ignore[misc]  # Final to mypy
+        stderr_file = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = sys.__stderr__ = stderr_file  # type: ignore[misc]  # Final to mypy
         os.environ[IN_CHECK] = "1"
         sys.dont_write_bytecode = True
         forget_project_imports()

@@ -12,10 +12,13 @@ would: `%alembic upgrade head --sql > migration.sql`.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from course_db.alembic_runner import run_alembic
+from course_db.learner_text import relative_paths
 from course_db.paths import ROOT
 from course_db.tracebacks import shorten_traceback
 
@@ -73,12 +76,10 @@ def redirect(args: list[str]) -> tuple[list[str], str | None]:
     return args, None
 
 
-def sanitize(text: str, project) -> str:
+def sanitize(text: str, project: Path | str) -> str:
     """Make machine paths relative: `/home/ana/course/.course/scratch/01/x` -> `x`."""
-    for base, shown in ((str(project) + "/", ""), (str(project), "."), (str(ROOT) + "/", "")):
-        text = text.replace(base, shown)
-    return text
+    return relative_paths(text, project).replace(str(ROOT) + "/", "")
 
 
-def load_ipython_extension(ipython) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     ipython.register_magics(AlembicMagics)

@@ -27,7 +27,7 @@ def _prctl(option: int, value: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+        return bool(ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
 
@@ -125,7 +125,10 @@ def reap_children() -> None:
 
 
 def describe_status(status: int) -> str:
-    """`killed by signal 9`, `exit status 3`: how a process ended, from `os.waitpid`'s status."""
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.WEXITSTATUS(status)}"
+    """`killed by signal 9`, `exit status 3`: how a process ended, from `os.waitpid`'s status.
+
+    The status is decoded by `os.waitstatus_to_exitcode` (-N for signal N, as `subprocess` reports
+    it), which the mutation harness uses too: one decoding, not two.
+    """
+    code = os.waitstatus_to_exitcode(status)
+    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import psycopg
 
 from course_db.databases import MARKER, admin, prefix
-from course_db.errors import SetupError
+from course_db.errors import SetupError, first_line
 from course_db.grading import Report
+from course_db.progress_upsert import upsert_sql
 from course_db.roles import learner_of
 from course_db.server import Server
 
@@ -35,6 +36,18 @@ CREATE TABLE IF NOT EXISTS progress (
 """
 
 
+RECORD = upsert_sql(
+    "progress",
+    {
+        "prefix": "%(prefix)s",
+        "lesson": "%(lesson)s",
+        "status": "%(status)s",
+        "passed_tasks": "%(passed)s",
+        "total_tasks": "%(total)s",
+    },
+)
+
+
 @dataclass(frozen=True)
 class LessonProgress:
     status: str
@@ -47,7 +60,7 @@ def _connect(server: Server) -> psycopg.Connection:
     learner = learner_of(server)
     if learner is not None:  # the class's progress database, made by `course workshop init`
         try:
-            return psycopg.connect(**server.conninfo(learner.progress_db), autocommit=True)  # type: ignore[arg-type]
+            return psycopg.connect(**server.conninfo(learner.progress_db), autocommit=True)
         except psycopg.OperationalError as exc:
             raise SetupError(
                 f"Cannot open your class's progress database {learner.progress_db}: "
@@ -55,7 +68,7 @@ def _connect(server: Server) -> psycopg.Connection:
                 tip="ask your instructor to run `uv run course workshop init` again.",
             ) from None
     try:
-        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]
+        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)
     except psycopg.OperationalError:
         with admin(server) as conn:
             exists = conn.execute(
@@ -67,7 +80,7 @@ def _connect(server: Server) -> psycopg.Connection:
                     conn.execute(f"COMMENT ON DATABASE {PROGRESS_DB} IS '{MARKER} shared progress'")
                 except psycopg.errors.DuplicateDatabase:
                     pass  # another process created it first
-        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)  # type: ignore[arg-type]
+        return psycopg.connect(**server.conninfo(PROGRESS_DB), autocommit=True)
 
 
 def record(server: Server, report: Report) -> None:
@@ -82,19 +95,7 @@ def record(server: Server, report: Report) -> None:
         with _connect(server) as conn:
             conn.execute(SCHEMA)
             conn.execute(
-                """
-                INSERT INTO progress AS p (prefix, lesson, status, passed_tasks, total_tasks,
-                                           first_passed_at)
-                VALUES (%(prefix)s, %(lesson)s, %(status)s, %(passed)s, %(total)s,
-                        CASE WHEN %(status)s = 'passed' THEN now() END)
-                ON CONFLICT (prefix, lesson) DO UPDATE SET
-                    status = excluded.status,
-                    passed_tasks = excluded.passed_tasks,
-                    total_tasks = excluded.total_tasks,
-                    checks = p.checks + 1,
-                    last_checked_at = now(),
-                    first_passed_at = coalesce(p.first_passed_at, excluded.first_passed_at)
-                """,
+                RECORD,
                 {
                     "prefix": prefix(),
                     "lesson": report.lesson,
@@ -122,6 +123,11 @@ def _record_as_learner(server: Server, report: Report, passed: int) -> None:
 
 
 def load(server: Server) -> dict[str, LessonProgress]:
+    """Every lesson's progress for this prefix; a database error is a `SetupError` with a TIP.
+
+    Unlike `record`, a failure here cannot be skipped: `course list` has nothing to show without
+    it, and a psycopg traceback would not tell the learner who has to act.
+    """
     try:
         with _connect(server) as conn:
             if learner_of(server) is None:  # a learner may not create tables: the class's exists
@@ -131,10 +137,19 @@ def load(server: Server) -> dict[str, LessonProgress]:
                 "FROM progress WHERE prefix = %s",
                 (prefix(),),
             ).fetchall()
-    except psycopg.errors.InsufficientPrivilege as exc:  # a hand-made role, not in a class
+    except psycopg.Error as exc:  # no privilege on the table, no CONNECT on the database, ...
         raise SetupError(
-            f"{server.user} may not read the course's progress: {exc.diag.message_primary}.",
+            f"{server.user} may not read the course's progress: {_server_said(exc)}.",
             tip="on a shared server, ask your instructor for a join line "
             "(`course workshop add NAME`); on your own server, use its admin URL.",
         ) from None
     return {row[0]: LessonProgress(row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def _server_said(exc: psycopg.Error) -> str:
+    """The server's own words: a failed connection has no diagnostic, and its first line starts
+    with psycopg's 'connection failed: connection to server at ... failed: FATAL:'."""
+    if exc.diag.message_primary:
+        return exc.diag.message_primary
+    line = first_line(exc)
+    return line.rpartition("FATAL:")[2].strip() or line

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import quote, unquote, urlsplit
 
 from course_db import processes
@@ -27,6 +28,17 @@ log = logging.getLogger("course_db")
 
 DRIVER = "postgresql+psycopg"
 MAINTENANCE_DB = "postgres"
+
+
+class ConnInfo(TypedDict, total=False):
+    """`psycopg.connect(**server.conninfo(...))`: typed, so the call needs no `type: ignore`."""
+
+    dbname: str
+    user: str
+    host: str
+    connect_timeout: int
+    password: str
+    port: int
 
 
 @dataclass(frozen=True)
@@ -51,9 +63,9 @@ class Server:
         port = f":{self.port}" if self.port else ""
         return f"{DRIVER}://{auth}@{self.host}{port}/{dbname}"
 
-    def conninfo(self, dbname: str | None = None) -> dict[str, object]:
+    def conninfo(self, dbname: str | None = None) -> ConnInfo:
         """Keyword arguments for `psycopg.connect`, without going through SQLAlchemy."""
-        params: dict[str, object] = {
+        params: ConnInfo = {
             "dbname": dbname or self.admin_db,
             "user": self.user,
             "host": self.host,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from course_db.learner_text import SQLALCHEMY_BACKGROUND
+
 FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line \d+')
 HIDDEN = "  ... (frames in Alembic, SQLAlchemy and Python: hidden by the course)"
 
@@ -40,5 +42,5 @@ def shorten_traceback(text: str) -> str:
         i = end
     if hidden:
         kept.append(HIDDEN)
-    kept.extend(line for line in body[i:] if not line.startswith("(Background on this error at"))
+    kept.extend(line for line in body[i:] if not line.startswith(SQLALCHEMY_BACKGROUND))
     return "\n".join(kept) + ("\n" if text.endswith("\n") else "")

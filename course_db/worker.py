@@ -86,7 +86,8 @@ class WorkerClient:
         """Ask the worker to finish its clean-up, then make sure it is gone."""
         if self._proc is not None:
             with contextlib.suppress(OSError):
-                self._proc.stdin.close()  # type: ignore[union-attr]
+                if self._proc.stdin is not None:  # always a pipe: the worker reads jobs from it
+                    self._proc.stdin.close()
             try:
                 self._proc.wait(timeout=wait)
             except subprocess.TimeoutExpired:

@@ -13,9 +13,9 @@ from helpers import assert_learner_failure, copies, edit, failure_text, grade_un
 from course_db import databases
 from course_db.alembic_runner import run_alembic
 from course_db.checking import run_check
-from course_db.checks.lesson04 import expected_full_name, table_columns
+from course_db.checks.lesson04 import expected_full_name
 from course_db.grading import Report
-from course_db.inspection import connect, constraints
+from course_db.inspection import connect, constraints, table_columns
 from course_db.lessons import get_lesson
 from course_db.magics import shorten_traceback
 

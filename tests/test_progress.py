@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from collections.abc import Iterator
+
+import psycopg
 import pytest
 from helpers import ProjectCopy
+from psycopg import sql
 
 from course_db import progress
 from course_db.checking import run_check
+from course_db.databases import admin
+from course_db.errors import SetupError
+from course_db.grading import Report, Result
 from course_db.server import Server
 
 
@@ -29,3 +38,62 @@ def test_grading_a_copy_or_the_solution_records_nothing(
     assert run_check("01", project=project_copy("solutions")).passed  # `course check --project`
     assert run_check("01").passed  # COURSE_SOURCE=solutions: `course verify`, CI
     assert progress.load(server).get("01") == before
+
+
+@pytest.fixture
+def locked_out(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """A login role that may not connect to the progress database (CONNECT revoked from PUBLIC).
+
+    The progress database is a private one for this test, so the shared `course_progress` that
+    other checkouts use keeps its privileges.
+    """
+    role = f"course_test_locked_out_{os.getpid()}"
+    database = f"{role}_progress"
+    with admin(server) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'x'").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        conn.execute(
+            sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
+        )
+    monkeypatch.setattr(progress, "PROGRESS_DB", database)
+    try:
+        yield dataclasses.replace(server, user=role, password="x")
+    finally:
+        with admin(server) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_load_without_connect_privilege_is_a_setup_error(locked_out: Server) -> None:
+    """`course list` prints an ERROR and a TIP, not psycopg's traceback."""
+    with pytest.raises(SetupError) as raised:
+        progress.load(locked_out)
+    assert f'permission denied for database "{locked_out.user}_progress"' in raised.value.message
+    assert "connection failed" not in raised.value.message
+    assert raised.value.tip
+
+
+@pytest.fixture
+def private_progress(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A progress database of this test's own, made by `progress` itself on first use."""
+    database = f"course_test_progress_{os.getpid()}"
+    monkeypatch.setattr(progress, "PROGRESS_DB", database)
+    try:
+        yield database
+    finally:
+        with admin(server) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+
+
+def test_record_keeps_the_first_pass_and_counts_every_check(
+    server: Server, private_progress: str
+) -> None:
+    for passed in (False, True, False):
+        progress.record(server, Report("01", [Result(1, "task", passed), Result(2, "task", True)]))
+    entry = progress.load(server)["01"]
+    assert (entry.status, entry.passed_tasks, entry.total_tasks) == ("failed", 1, 2)
+    assert entry.ever_passed  # the pass in between is not forgotten
+    with psycopg.connect(**server.conninfo(private_progress)) as conn:
+        assert conn.execute("SELECT checks FROM progress").fetchall() == [(3,)]

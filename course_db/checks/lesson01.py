@@ -10,17 +10,20 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
-from course_db.checks.tasklist import complete
+import psycopg
+
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import alembic
 from course_db.inspection import (
     checksum,
-    columns,
     connect,
     constraints,
     schema_objects,
+    table_columns,
     table_exists,
     unique_indexes,
 )
@@ -54,7 +57,7 @@ def expected_slugs(authors: list[tuple[int, str | None]]) -> dict[int, str]:
     return result
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     root = Path(project)
@@ -77,15 +80,15 @@ def grade(project: str, database_url: str) -> list[dict]:
     return complete(TASKS, results)
 
 
-def _table_shape(conn) -> Result:
+def _table_shape(conn: psycopg.Connection) -> Result:
     name = SHAPE
     if not table_exists(conn, TABLE):
         return Result(1, name, False, f"After `alembic upgrade head` there is no table {TABLE}.")
-    cols = columns(conn, TABLE)
+    cols = table_columns(conn, TABLE)
     problems = []
     if set(cols) != {"author_id", "slug"}:
         problems.append(f"its columns are {sorted(cols)}; expected exactly author_id and slug")
-    if "slug" in cols and cols["slug"][1]:
+    if "slug" in cols and not cols["slug"].not_null:
         problems.append("slug allows NULL: add nullable=False")
     cons = constraints(conn, TABLE)
     if ("p", ["author_id"], None) not in cons:
@@ -99,11 +102,13 @@ def _table_shape(conn) -> Result:
     return Result(1, name, not problems, "; ".join(problems))
 
 
-def _slug_values(conn, expected: dict[int, str], authors) -> Result:
+def _slug_values(
+    conn: psycopg.Connection, expected: dict[int, str], authors: list[tuple[int, str | None]]
+) -> Result:
     name = SLUGS
-    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(columns(conn, TABLE)):
+    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(table_columns(conn, TABLE)):
         return Result(2, name, False, f"Cannot read {TABLE}(author_id, slug): fix task 1 first.")
-    got = dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
+    got: dict[int, str] = dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
     if not got:
         return Result(
             2,
@@ -139,7 +144,7 @@ def _slug_values(conn, expected: dict[int, str], authors) -> Result:
 def _diverse(ids: list[int], expected: dict[int, str]) -> list[int]:
     """A few examples that show different mistakes: a fallback, a duplicate, a plain one."""
     picks: list[int] = []
-    kinds = [
+    kinds: list[Callable[[int], bool]] = [
         lambda i: expected[i].startswith("author-"),
         lambda i: expected[i].endswith(f"-{i}") and not expected[i].startswith("author-"),
         lambda i: True,
@@ -151,15 +156,15 @@ def _diverse(ids: list[int], expected: dict[int, str]) -> list[int]:
     return picks[:EXAMPLES]
 
 
-def _slugs(conn) -> dict[int, str]:
+def _slugs(conn: psycopg.Connection) -> dict[int, str]:
     """{author_id: slug} from the table, or {} if it (or a column) is missing: task 1 says why."""
-    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(columns(conn, TABLE)):
+    if not table_exists(conn, TABLE) or {"author_id", "slug"} - set(table_columns(conn, TABLE)):
         return {}
     return dict(conn.execute(f"SELECT author_id, slug FROM {TABLE}").fetchall())
 
 
 def _round_trip(
-    root: Path, database_url: str, before: set[str], authors_sum: str, first
+    root: Path, database_url: str, before: set[str], authors_sum: str, first: dict[int, str]
 ) -> list[Result]:
     name = DOWNGRADE
     step = alembic(root, "downgrade", "base")

@@ -29,14 +29,15 @@ from alembic.script import ScriptDirectory
 from course_db.checks.lesson03_roundtrip import (
     ROUND_TRIP,
     ROUND_TRIP_DATA,
+    Row,
     limit,
     round_trip,
     table_rows,
 )
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic, describe_exception
-from course_db.inspection import columns, connect, schema_snapshot, table_checksums
+from course_db.inspection import connect, scalar, schema_snapshot, table_checksums, table_columns
 
 PREVIOUS = "0002_create_profiles"
 SHIPPED = ("0001_create_users", PREVIOUS)
@@ -60,7 +61,7 @@ ADD_CHECK = (
 )
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     root = Path(project)
@@ -222,9 +223,9 @@ def _matches_models(root: Path) -> Result:
     )
 
 
-def _renamed_with_data(conn: psycopg.Connection, before: dict[object, dict]) -> Result:
+def _renamed_with_data(conn: psycopg.Connection, before: dict[object, Row]) -> Result:
     name = RENAMED
-    cols = columns(conn, "profiles")
+    cols = table_columns(conn, "profiles")
     if "display_name" not in cols:
         return Result(
             2, name, False, f"After the upgrade profiles has no display_name: {RENAME} creates it."
@@ -237,7 +238,7 @@ def _renamed_with_data(conn: psycopg.Connection, before: dict[object, dict]) -> 
             "After the upgrade profiles has both fullname and display_name: rename the "
             f"column ({RENAME}) instead of adding a new one.",
         )
-    got = dict(conn.execute("SELECT id, display_name FROM profiles").fetchall())
+    got: dict[object, str] = dict(conn.execute("SELECT id, display_name FROM profiles").fetchall())
     wrong = [key for key, row in before.items() if got.get(key, "") != row["fullname"]]
     if not wrong:
         return Result(2, name, True)
@@ -281,9 +282,9 @@ def _enum_column(conn: psycopg.Connection) -> Result:
     if default != f"'public'::{ENUM}":
         problems.append(f"its default is {default or 'missing'}: server_default='public'")
     if not problems:
-        others = conn.execute(
-            "SELECT count(*) FROM profiles WHERE visibility IS DISTINCT FROM 'public'"
-        ).fetchone()[0]
+        others = scalar(
+            conn, "SELECT count(*) FROM profiles WHERE visibility IS DISTINCT FROM 'public'"
+        )
         if others:
             problems.append(f"{others} existing profiles are not 'public'")
     return Result(3, name, not problems, "; ".join(problems) + ("." if problems else ""))
@@ -291,7 +292,7 @@ def _enum_column(conn: psycopg.Connection) -> Result:
 
 def _check_constraint(conn: psycopg.Connection) -> Result:
     name = CHECK_ROW
-    checks = dict(
+    checks: dict[str, str] = dict(
         conn.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = 'public.profiles'::regclass AND contype = 'c'"

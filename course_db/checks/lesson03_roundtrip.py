@@ -6,6 +6,7 @@ difference is put in words, with the fix where it is known.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg
@@ -27,10 +28,11 @@ DROP_ENUM = (
     "after op.drop_column('profiles', 'visibility')"
 )
 
-Rows = dict[str, dict[object, dict[str, object]]]  # {table: {first column value: {column: value}}}
+Row = dict[str, object]  # {column: value}
+Rows = dict[str, dict[object, Row]]  # {table: {first column value: row}}
 
 
-def table_rows(conn: psycopg.Connection, tables) -> Rows:
+def table_rows(conn: psycopg.Connection, tables: Iterable[str]) -> Rows:
     """Every row of every table, keyed by its first column, to name examples of lost data."""
     found: Rows = {}
     for table in tables:
@@ -123,7 +125,7 @@ def _describe(differences: list[tuple[str, str | None, str | None]]) -> list[str
     return lines
 
 
-def _data_change(table: str, before: dict[object, dict], after: dict[object, dict] | None) -> str:
+def _data_change(table: str, before: dict[object, Row], after: dict[object, Row] | None) -> str:
     """`profiles: 486 of 500 rows changed, e.g. ...` for one table whose checksum changed."""
     if after is None:
         return f"{table}: the table is gone."
@@ -150,12 +152,12 @@ def _data_change(table: str, before: dict[object, dict], after: dict[object, dic
     return text + "."
 
 
-def _lost(old: dict, new: dict | None) -> bool:
+def _lost(old: Row, new: Row | None) -> bool:
     """Is any of the old row's values gone or different in the new row?"""
     return new is None or any(name not in new or new[name] != value for name, value in old.items())
 
 
-def _names(rows: dict[object, dict]) -> set[str]:
+def _names(rows: dict[object, Row]) -> set[str]:
     return {name for row in rows.values() for name in row}
 
 

@@ -18,19 +18,33 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
-from course_db.checks.tasklist import complete
+from course_db.checks.kit.values import show_value
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic
-from course_db.inspection import checksum, connect, constraints, schema_objects, table_exists
+from course_db.inspection import (
+    Column,
+    checksum,
+    connect,
+    constraints,
+    scalar,
+    schema_objects,
+    table_columns,
+    table_exists,
+)
 
 BASE, FULL_NAME, SPLIT = "0001_create_users", "0002_full_name", "0003_split_addresses"
 ADDRESS_COLUMNS = ("address_street", "address_city", "address_postal")
 USER_COLUMNS = ("id", "email", "first_name", "last_name", *ADDRESS_COLUMNS)
 SELECT_USERS = f"SELECT {', '.join(USER_COLUMNS)} FROM users"
+UserRow = tuple[Any, ...]  # a row of SELECT_USERS
+Address = tuple[Any, ...]  # (street, city, postal_code)
 ADDRESS_TABLE = {  # column: (type, NOT NULL)
     "id": ("integer", True),
     "user_id": ("integer", True),
@@ -76,13 +90,13 @@ def expected_full_name(first: str | None, last: str | None) -> str:
     return " ".join(part for part in parts if part)
 
 
-def expected_address(user: tuple) -> tuple | None:
+def expected_address(user: UserRow) -> Address | None:
     """(street, city, postal_code) copied unchanged, or None when all three are NULL."""
     address = tuple(user[USER_COLUMNS.index(column)] for column in ADDRESS_COLUMNS)
     return None if all(part is None for part in address) else address
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     with connect(database_url) as conn:  # idle between reads (autocommit): it holds no lock
@@ -186,11 +200,11 @@ def _full_name_column(conn: psycopg.Connection) -> Result:
     return Result(1, name, not problems, "; ".join(problems) + ("." if problems else ""))
 
 
-def _full_name_values(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
+def _full_name_values(conn: psycopg.Connection, users: dict[int, UserRow]) -> Result:
     name = FN_VALUES
     if "full_name" not in table_columns(conn, "users"):
         return Result(1, name, False, "Cannot read users.full_name: fix the check above first.")
-    got = dict(conn.execute("SELECT id, full_name FROM users").fetchall())
+    got: dict[int, str | None] = dict(conn.execute("SELECT id, full_name FROM users").fetchall())
     expected = {uid: expected_full_name(user[2], user[3]) for uid, user in users.items()}
     wrong = sorted(uid for uid in expected if got.get(uid) != expected[uid])
     if not wrong:
@@ -198,8 +212,9 @@ def _full_name_values(conn: psycopg.Connection, users: dict[int, tuple]) -> Resu
     nulls = [uid for uid in wrong if got.get(uid) is None]
     lines = [f"full_name differs from the README's rule for {len(wrong)} of {len(users)} users:"]
     lines += [
-        f"  user {uid} (first_name {_show(users[uid][2])}, last_name {_show(users[uid][3])}): "
-        f"expected {expected[uid]!r}, got {_show(got.get(uid))}"
+        f"  user {uid} (first_name {show_value(users[uid][2])}, "
+        f"last_name {show_value(users[uid][3])}): "
+        f"expected {expected[uid]!r}, got {show_value(got.get(uid))}"
         for uid in _diverse(wrong, users)
     ]
     if len(nulls) == len(users):
@@ -217,15 +232,16 @@ def _full_name_values(conn: psycopg.Connection, users: dict[int, tuple]) -> Resu
     return Result(1, name, False, "\n".join(lines))
 
 
-def _diverse(ids: list[int], users: dict[int, tuple]) -> list[int]:
+def _diverse(ids: list[int], users: dict[int, UserRow]) -> list[int]:
     """A few examples that show different mistakes: a NULL part, an empty one, padding, others."""
     picks: list[int] = []
-    for kind in (
+    kinds: tuple[Callable[[UserRow], bool], ...] = (
         lambda names: None in names,
         lambda names: "" in names,
         lambda names: any(part and part != part.strip(" ") for part in names),
         lambda names: True,
-    ):
+    )
+    for kind in kinds:
         picks += [uid for uid in ids if kind(users[uid][2:4]) and uid not in picks][:1]
     return picks
 
@@ -258,17 +274,17 @@ def _old_columns_gone(conn: psycopg.Connection) -> Result:
     return Result(2, name, not left, message)
 
 
-def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
+def _address_rows(conn: psycopg.Connection, users: dict[int, UserRow]) -> Result:
     name = ADDR_ROWS
     if not _readable_addresses(conn):
         return Result(2, name, False, "Cannot read addresses(user_id, street, city, postal_code).")
-    got: dict[int, list[tuple]] = {}
+    got: dict[int, list[Address]] = {}
     for user_id, *address in conn.execute(
         "SELECT user_id, street, city, postal_code FROM addresses ORDER BY id"
     ):
         got.setdefault(user_id, []).append(tuple(address))
-    expected = {uid: expected_address(user) for uid, user in users.items()}
-    expected = {uid: address for uid, address in expected.items() if address is not None}
+    addresses = {uid: expected_address(user) for uid, user in users.items()}
+    expected = {uid: address for uid, address in addresses.items() if address is not None}
     if not got:
         message = f"addresses is empty after the upgrade, but {len(expected)} users had an address"
         return Result(2, name, False, message + ": copy them before dropping the columns.")
@@ -278,7 +294,7 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
         no_street = [uid for uid in missing if expected[uid][0] is None]
         lines.append(f"{len(missing)} of {len(expected)} users with an address have no row, e.g.:")
         examples = sorted(missing, key=lambda uid: expected[uid][0] is not None)[:EXAMPLES]
-        lines += [f"  user {uid}: {_show(expected[uid])}" for uid in examples]
+        lines += [f"  user {uid}: {show_value(expected[uid])}" for uid in examples]
         if no_street:
             lines.append(
                 f"{len(no_street)} of them have no street: `WHERE address_street IS NOT NULL` "
@@ -288,7 +304,7 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
     if empty:
         lines.append(
             f"{len(empty)} users with no address at all got a row, e.g. user {empty[0]}: "
-            f"{_show(got[empty[0]][0])}; a user whose three columns are NULL gets no row."
+            f"{show_value(got[empty[0]][0])}; a user whose three columns are NULL gets no row."
         )
     several = [uid for uid in got if uid in expected and len(got[uid]) > 1]
     if several:
@@ -300,7 +316,7 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
     if changed:
         lines.append(f"{len(changed)} users' addresses changed on the way, e.g.:")
         lines += [
-            f"  user {uid}: expected {_show(expected[uid])}, got {_show(got[uid][0])}"
+            f"  user {uid}: expected {show_value(expected[uid])}, got {show_value(got[uid][0])}"
             for uid in changed[:EXAMPLES]
         ]
         lines.append("Copy the values as they are: no trim, no '' -> NULL, no NULL -> ''.")
@@ -308,7 +324,12 @@ def _address_rows(conn: psycopg.Connection, users: dict[int, tuple]) -> Result:
 
 
 # Task 3 -------------------------------------------------------------------------------------
-def _round_trip(root: Path, conn: psycopg.Connection, original: tuple, copied: bool) -> list:
+def _round_trip(
+    root: Path,
+    conn: psycopg.Connection,
+    original: tuple[set[str], dict[str, Column], dict[int, UserRow]],
+    copied: bool,
+) -> list[Result]:
     before, users_columns, users = original
     name = ROUND_TRIP
     step = alembic(root, "downgrade", BASE)
@@ -330,7 +351,9 @@ def _round_trip(root: Path, conn: psycopg.Connection, original: tuple, copied: b
     return [*results, Result(3, again, step.ok, "" if step.ok else step.explain())]
 
 
-def _schema_problems(conn: psycopg.Connection, before: set[str], columns: dict) -> list[str]:
+def _schema_problems(
+    conn: psycopg.Connection, before: set[str], columns: dict[str, Column]
+) -> list[str]:
     problems = []
     if table_exists(conn, "addresses"):
         problems.append(f"table addresses is still there: {SPLIT}'s downgrade must drop it.")
@@ -351,7 +374,7 @@ def _schema_problems(conn: psycopg.Connection, before: set[str], columns: dict) 
     return problems
 
 
-def _data_problems(conn: psycopg.Connection, users: dict[int, tuple], copied: bool) -> list[str]:
+def _data_problems(conn: psycopg.Connection, users: dict[int, UserRow], copied: bool) -> list[str]:
     rows = {row[0]: row for row in conn.execute(SELECT_USERS)}
     gone = sorted(set(users) - set(rows))
     changed = sorted(uid for uid in users if uid in rows and rows[uid] != users[uid])
@@ -360,7 +383,7 @@ def _data_problems(conn: psycopg.Connection, users: dict[int, tuple], copied: bo
         problems.append(f"{len(changed)} of {len(users)} users differ from before the upgrade:")
         for uid in changed[:EXAMPLES]:
             diffs = [
-                f"{column} {_show(old)} -> {_show(new)}"
+                f"{column} {show_value(old)} -> {show_value(new)}"
                 for column, old, new in zip(USER_COLUMNS, users[uid], rows[uid], strict=True)
                 if old != new
             ]
@@ -429,21 +452,6 @@ def _is_refusal(exc: BaseException | None) -> bool:
 
 
 # Reading the database, and messages ---------------------------------------------------------
-def table_columns(conn: psycopg.Connection, table: str) -> dict[str, tuple]:
-    """{column: (type with its length, NOT NULL, default)}: `character varying(100)`, exactly."""
-    rows = conn.execute(
-        """
-        SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-               pg_get_expr(d.adbin, d.adrelid)
-        FROM pg_attribute a
-        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
-        """,
-        (f"public.{table}",),
-    ).fetchall()
-    return {column: tuple(info) for column, *info in rows}
-
-
 def _readable_addresses(conn: psycopg.Connection) -> bool:
     columns = table_columns(conn, "addresses") if table_exists(conn, "addresses") else {}
     return set(columns) >= ADDRESS_PARTS
@@ -452,7 +460,8 @@ def _readable_addresses(conn: psycopg.Connection) -> bool:
 def _version(conn: psycopg.Connection) -> str | None:
     if not table_exists(conn, "alembic_version"):
         return None
-    return conn.execute("SELECT string_agg(version_num, ', ') FROM alembic_version").fetchone()[0]
+    version: str | None = scalar(conn, "SELECT string_agg(version_num, ', ') FROM alembic_version")
+    return version
 
 
 def _why(step: Step) -> str:
@@ -465,14 +474,7 @@ def _why(step: Step) -> str:
     return text
 
 
-def _show(value: object) -> str:
-    """A value as the learner would write it: NULL, 'Ana', or a tuple of those."""
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(_show, value)) + ")"
-    return "NULL" if value is None else repr(value)
-
-
-def _describe(column: tuple | None) -> str:
+def _describe(column: tuple[object, ...] | None) -> str:
     """`character varying(100) NULL`, plus the default if the column has one."""
     if column is None:
         return "missing"

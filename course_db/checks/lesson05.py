@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
+from course_db.checks.kit.revisions import chain_gate
+from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
+from course_db.checks.kit.workload import Op, error_text
 from course_db.checks.lesson05_app import (
     APP_NAME,
     LONG_READ_SQL,
@@ -34,17 +35,15 @@ from course_db.checks.lesson05_app import (
     App,
     HeldLock,
     LockWatch,
-    Op,
     app_result,
-    error_text,
 )
-from course_db.checks.lesson05_lint import LINT_NAME, lint_result, offline_sql, run_squawk
 from course_db.checks.lesson05_schema import CHECKS, snapshot
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
-from course_db.inprocess import alembic, describe_exception
+from course_db.inprocess import alembic
 
+SQUAWK = Path(__file__).with_name("squawk05.toml")  # the course's pinned settings
 HOLD = 4.5  # the long read ends after this long, whatever happens
 GIVE_UP_WITHIN = 4.0
 APP_WAIT_MAX = 3.0
@@ -99,22 +98,16 @@ class Outcome:
         return self.first.ok or (self.retry is not None and self.retry.ok)
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     root = Path(project)
-    wanted = [spec.revision for spec in STEPS]
-    try:
-        chain = revision_chain(root)
-    except BaseException as exc:  # a revision that does not even import
-        message = "Alembic cannot read your revisions:\n" + describe_exception(exc, root)
-        return complete(TASKS, [Result(1, TASKS[0][1], False, message)])
-    if chain != wanted:
-        message = chain_message(chain, wanted)
-        return complete(TASKS, [Result(1, TASKS[0][1], False, message)], NOT_CHAINED)
+    gate = chain_gate(root, [spec.revision for spec in STEPS], TASKS)
+    if gate is not None:
+        return gate
     scripts, sql_error = offline_sql(root)
     lint: dict[str, object] = {}
-    linter = threading.Thread(target=lambda: lint.update(run_squawk(scripts)))
+    linter = threading.Thread(target=lambda: lint.update(run_squawk(scripts, SQUAWK)))
     if scripts:
         linter.start()  # squawk reads the SQL while the revisions run
     dsn = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -142,12 +135,17 @@ def grade(project: str, database_url: str) -> list[dict]:
         )
     if scripts:
         linter.join()
-    results.append(lint_result(root, scripts, sql_error, lint))
+    results.append(lint_result(6, root, scripts, sql_error, lint))
     return complete(TASKS, results)
 
 
 def grade_step(
-    conn: psycopg.Connection, root: Path, dsn: str, app: App, spec: StepSpec, scripts: dict
+    conn: psycopg.Connection,
+    root: Path,
+    dsn: str,
+    app: App,
+    spec: StepSpec,
+    scripts: dict[str, str],
 ) -> Outcome:
     """Run one revision under its step's conditions and judge it, with what it changed."""
     before = snapshot(conn)
@@ -166,20 +164,6 @@ def cannot_inspect(spec: StepSpec, exc: psycopg.Error) -> str:
         f"While grading {spec.revision}, the check could not read users: "
         f"{error_text(exc)}. The revisions must keep the users table (and its id, name and "
         "created_at columns)."
-    )
-
-
-def revision_chain(root: Path) -> list[str]:
-    """Revision ids from base to head; a branch or a missing file shows up as a different list."""
-    script = ScriptDirectory.from_config(Config(str(root / "alembic.ini")))
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
-
-
-def chain_message(chain: list[str], wanted: list[str]) -> str:
-    return (
-        f"The revisions run in this order: {', '.join(chain) or '(none)'}.\n"
-        f"Expected exactly: {', '.join(wanted)}, each `down_revision` naming the one before. "
-        "Keep the file names and revision ids of the README."
     )
 
 
@@ -205,7 +189,6 @@ TASKS = [
     *((spec.task, step_name(spec)) for spec in STEPS[1:]),
     (6, LINT_NAME),
 ]
-NOT_CHAINED = f"Not run: the chain of revisions must be right first (task 1's {STEPS[0].revision})."
 
 
 def run_step(root: Path, dsn: str, app: App, spec: StepSpec) -> Outcome:

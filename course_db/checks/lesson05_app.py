@@ -19,17 +19,16 @@ import contextlib
 import itertools
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
 
+from course_db.checks.kit.workload import AppThread, Op, failed_queries, running
 from course_db.grading import Result
+from course_db.inspection import scalar
 
-FIXTURE_USERS = 100_000
 POOL = 20_000  # fixture rows each version updates: v1 ids 1..20000, v2 ids 50001..70000
-PAUSE = 0.02  # seconds between two queries of one app thread
 LONG_READ_SQL = "SELECT count(*) FROM users WHERE id <= 10"
 SLOW_WRITE_SQL = "UPDATE users SET name = name WHERE id = 100000"
 EXAMPLES = 3
@@ -41,15 +40,14 @@ class Version:
     column: str
     first_id: int
 
-    def read_sql(self) -> str:
-        if self.column == "email":
+    def sql(self, kind: str) -> str:
+        """This version's query of `kind` (read, insert or update)."""
+        if kind == "read" and self.column == "email":
             return "SELECT email FROM users WHERE id = %s"
-        return "SELECT id FROM users WHERE email_address = %s"
-
-    def insert_sql(self) -> str:
-        return f"INSERT INTO users ({self.column}, name) VALUES (%s, %s) RETURNING id"
-
-    def update_sql(self) -> str:
+        if kind == "read":
+            return "SELECT id FROM users WHERE email_address = %s"
+        if kind == "insert":
+            return f"INSERT INTO users ({self.column}, name) VALUES (%s, %s) RETURNING id"
         return f"UPDATE users SET {self.column} = %s WHERE id = %s"
 
 
@@ -62,32 +60,13 @@ def fixture_email(user_id: int) -> str:
     return f"user{user_id}@example.com"
 
 
-@dataclass(frozen=True)
-class Op:
-    """One query of the app: which version, what it ran, when, and what went wrong (if anything)."""
-
-    app: str
-    sql: str
-    start: float
-    end: float
-    error: str = ""
-
-    @property
-    def wait(self) -> float:
-        return self.end - self.start
-
-    @property
-    def is_write(self) -> bool:
-        return not self.sql.startswith("SELECT")
-
-
 @dataclass
 class Ledger:
     """What one version wrote: {user id: email}, and the next values it will use."""
 
     version: Version
     written: dict[int, str] = field(default_factory=dict)
-    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     next_update: int = 0
 
     def new_email(self) -> str:
@@ -102,38 +81,8 @@ class Ledger:
         return self.written.get(user_id, fixture_email(user_id))
 
 
-def error_text(exc: BaseException) -> str:
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag else None
-    return primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-class AppThread(threading.Thread):
-    """One version of the app: read, insert, update, again and again, until stopped."""
-
-    def __init__(self, dsn: str, ledger: Ledger, ops: list[Op], stop: threading.Event):
-        super().__init__(daemon=True, name=f"app-{ledger.version.name}")
-        self.ledger, self.ops, self.stop = ledger, ops, stop
-        self.conn = psycopg.connect(dsn, autocommit=True)
-        self.pid = self.conn.info.backend_pid
-
-    def run(self) -> None:
-        version = self.ledger.version
-        try:
-            for step in itertools.count():
-                if self.stop.is_set():
-                    break
-                kind = ("read", "insert", "update")[step % 3]
-                sql = getattr(version, f"{kind}_sql")()
-                start = time.monotonic()
-                try:
-                    error = getattr(self, kind)(sql)
-                except psycopg.Error as exc:
-                    error = error_text(exc)
-                self.ops.append(Op(version.name, sql, start, time.monotonic(), error))
-                self.stop.wait(PAUSE)
-        finally:
-            self.conn.close()
+class VersionThread(AppThread[Ledger]):
+    """One version of the app, with its ledger: the kit's loop, with this lesson's queries."""
 
     def read(self, sql: str) -> str:
         version, ledger = self.ledger.version, self.ledger
@@ -152,8 +101,7 @@ class AppThread(threading.Thread):
 
     def insert(self, sql: str) -> str:
         email = self.ledger.new_email()
-        row = self.conn.execute(sql, (email, f"New user {email}")).fetchone()
-        self.ledger.written[row[0]] = email
+        self.ledger.written[scalar(self.conn, sql, (email, f"New user {email}"))] = email
         return ""
 
     def update(self, sql: str) -> str:
@@ -176,16 +124,10 @@ class App:
         """Run these versions in threads for the duration of the block; yield their query log."""
         ops: list[Op] = []
         stop = threading.Event()
-        threads = [AppThread(self.dsn, self.ledgers[name], ops, stop) for name in versions]
+        threads = [VersionThread(self.dsn, self.ledgers[name], ops, stop) for name in versions]
         self.pids = {thread.pid for thread in threads}
-        for thread in threads:
-            thread.start()
-        try:
+        with running(threads, stop):
             yield ops
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
 
     def mismatches(self, conn: psycopg.Connection, columns: set[str]) -> list[str]:
         """Rows the app wrote that do not read back, in every email column, what was written."""
@@ -327,18 +269,15 @@ def app_result(steps: list[tuple[str, tuple[str, ...], int, list[Op], list[str]]
     tasks: list[int] = []
     advice: list[str] = []
     for revision, apps, step_task, ops, mismatches in steps:
-        errors = [op for op in ops if op.error]
-        if errors:
+        failed, examples, errors = failed_queries(ops, EXAMPLES if not lines else 1)
+        if failed:
             tasks.append(step_task)
             lines.append(
-                f"During {revision} ({' and '.join(apps)} running): {len(errors)} of "
+                f"During {revision} ({' and '.join(apps)} running): {failed} of "
                 f"{len(ops)} queries failed, e.g.:"
             )
-            counted = Counter((op.app, op.sql, op.error) for op in errors)
-            shown = EXAMPLES if len(lines) == 1 else 1
-            for (name, sql, error), times in counted.most_common(shown):
-                lines.append(f"  {name}: `{sql}` -> {error} ({times}x)")
-            for (_, _, error), _ in counted.most_common():
+            lines.extend(examples)
+            for error in errors:
                 for pattern, task, text in ADVICE:
                     if pattern in error and text not in advice:
                         advice.append(text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from course_db.inspection import columns
+from course_db.inspection import scalar, table_columns
 
 NOT_NULL_DEF = r"^(CHECK \(\(email_address IS NOT NULL\)\)|NOT NULL email_address)"
 
@@ -48,12 +48,12 @@ class Snapshot:
 
 
 def snapshot(conn: psycopg.Connection) -> Snapshot:
-    nullable = {name: allows for name, (_, allows) in columns(conn, "users").items()}
+    nullable = {name: not info.not_null for name, info in table_columns(conn, "users").items()}
     unsynced = 0
     if {"email", "email_address"} <= set(nullable):
-        unsynced = conn.execute(
-            "SELECT count(*) FROM users WHERE email_address IS DISTINCT FROM email"
-        ).fetchone()[0]
+        unsynced = scalar(
+            conn, "SELECT count(*) FROM users WHERE email_address IS DISTINCT FROM email"
+        )
     return Snapshot(
         nullable=nullable,
         triggers=_column(

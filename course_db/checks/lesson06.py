@@ -16,7 +16,7 @@ from pathlib import Path
 from course_db import databases
 from course_db.checks.lesson06_histories import histories, task_of
 from course_db.checks.mutation import HistoryRun, broken_result, good_result, run_tests_against
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.isolation import scratch_dir
 from course_db.lessons import get_lesson
@@ -34,7 +34,7 @@ NOT_YET = "Not graded yet: first make your tests pass on the good history (the f
 TEST_LIKE = re.compile(r"^\s*def test_|pytest_alembic\.tests", re.MULTILINE)
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     root = Path(project)
     missing = missing_tests(root)
     if missing:

@@ -32,7 +32,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from course_db.alembic_runner import child_env, kill_group
+from course_db.alembic_runner import child_env
 from course_db.checks.lesson07_proxy import Gate, gates
 from course_db.checks.lesson07_script import (
     APP_ARGS,
@@ -48,9 +48,11 @@ from course_db.checks.lesson07_script import (
 )
 from course_db.checks.lesson07_workflow import ROWS as WORKFLOW_ROWS
 from course_db.checks.lesson07_workflow import grade_workflow
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
+from course_db.inspection import scalar
 from course_db.isolation import scratch_dir
+from course_db.processes import kill_group
 from course_db.server import Server, get_server
 
 LOCK_KEY = 7007  # the README's key
@@ -96,7 +98,7 @@ def downgrade() -> None:
 '''
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     root = Path(project)
     os.chdir(root)
     server = get_server()
@@ -122,7 +124,7 @@ def grade(project: str, database_url: str) -> list[dict]:
 
 
 def run_scenarios(root: Path, server: Server, dbname: str, text: str) -> list[Result]:
-    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {BROKEN_SCHEMA}")  # a second database costs seconds to drop
     with scratch_dir("07") as tmp, gates(server, 3) as gate:
         work = Path(tmp)
@@ -164,10 +166,16 @@ def broken_copy(root: Path, work: Path) -> Path:
 
 # The scenarios -------------------------------------------------------------------------------
 def late(
-    root: Path, server: Server, dbname: str, gate: Gate, work: Path, lock: list, reaper: Reaper
+    root: Path,
+    server: Server,
+    dbname: str,
+    gate: Gate,
+    work: Path,
+    lock: list[str | None],
+    reaper: Reaper,
 ) -> Result:
     name = LATE_NAME
-    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)  # type: ignore[arg-type]
+    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)
     try:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         run = start(root, script_env(server, gate.port, dbname, 30), work, "late", reaper)
@@ -354,20 +362,21 @@ def unset(root: Path, server: Server, dbname: str, work: Path, reaper: Reaper) -
 
 
 # Task 3 ----------------------------------------------------------------------------------------
-def watch_lock(holder: psycopg.Connection, run: Run | subprocess.Popen, limit: float) -> str:
+def watch_lock(holder: psycopg.Connection, run: Run | subprocess.Popen[bytes], limit: float) -> str:
     """While the course holds the lock: did the upgrade wait for it, or go ahead without it?"""
     proc = run.proc if isinstance(run, Run) else run
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and proc.poll() is None:
-        if holder.execute(
+        if scalar(
+            holder,
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ).fetchone()[0]:
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        ):
             return "waited"
-        if holder.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()[0]:
+        if scalar(holder, "SELECT to_regclass('alembic_version') IS NOT NULL"):
             return "ignored"
         time.sleep(0.05)
-    if holder.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()[0]:
+    if scalar(holder, "SELECT to_regclass('alembic_version') IS NOT NULL"):
         return "ignored"
     return "ended"
 
@@ -398,7 +407,7 @@ def lock_result(root: Path, server: Server, dbname: str, seen: str | None) -> Re
 
 
 def lock_alone(root: Path, server: Server, dbname: str) -> str:
-    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)  # type: ignore[arg-type]
+    holder = psycopg.connect(**server.conninfo(dbname), autocommit=True)
     try:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         proc = subprocess.Popen(
@@ -433,8 +442,8 @@ def _sleep_unless_done(run: Run, seconds: float) -> bool:
 
 
 def version(server: Server, dbname: str) -> str | None:
-    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:  # type: ignore[arg-type]
-        if not conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()[0]:
+    with psycopg.connect(**server.conninfo(dbname), autocommit=True) as conn:
+        if not scalar(conn, "SELECT to_regclass('alembic_version') IS NOT NULL"):
             return None
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     return row[0] if row else None

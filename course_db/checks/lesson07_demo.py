@@ -16,11 +16,12 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from course_db.alembic_runner import kill_group
 from course_db.checks.lesson07_proxy import Gate
 from course_db.checks.lesson07_script import script_env
-from course_db.magics import sanitize, shorten_traceback
+from course_db.magics import sanitize
+from course_db.processes import kill_group
 from course_db.server import Server
+from course_db.tracebacks import shorten_traceback
 
 SHOWN_ADDRESS = "db:PORT"
 

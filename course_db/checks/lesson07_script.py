@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from course_db.alembic_runner import child_env, kill_group
+from course_db.alembic_runner import child_env
+from course_db.learner_text import relative_paths
+from course_db.processes import kill_group
 from course_db.server import Server
 from course_db.tracebacks import shorten_traceback
 
@@ -99,8 +101,7 @@ class Run:
     def text(self) -> str:
         """What the script printed, without the check's temporary folders or library frames."""
         text = self.log.read_text(errors="replace")
-        for folder in self.hide:
-            text = text.replace(folder + os.sep, "").replace(folder, ".")
+        text = relative_paths(text, *self.hide)
         # The learner's frames and the error stay; a message never shows a traceback's header.
         return shorten_traceback(text).replace("Traceback (most recent call last):\n", "")
 

@@ -23,6 +23,8 @@ from ruamel.yaml.error import YAMLError
 from course_db.checks.tasklist import not_checked
 from course_db.grading import Result
 
+YamlMap = dict[Any, Any]  # parsed YAML: keys are not always strings (a bare `on` is True)
+
 WORKFLOW = ".github/workflows/migrations.yml"
 TASK = 2
 ACTIONLINT_LIMIT = 10.0
@@ -71,7 +73,7 @@ def schema_result(doc: Any) -> Result:
     validate = fastjsonschema.compile(json.loads(schema_path().read_text(encoding="utf-8")))
     try:
         validate(doc)
-    except fastjsonschema.JsonSchemaException as exc:
+    except fastjsonschema.JsonSchemaValueException as exc:  # what validate() raises
         where = ".".join(str(part) for part in (exc.path or [])[1:]) or "the top level"
         message = (
             f"GitHub would reject the file: at {where}, {exc.message.removeprefix('data')}. "
@@ -101,7 +103,7 @@ def actionlint_result(root: Path) -> Result:
     return Result(TASK, name, False, f"`uv run actionlint {WORKFLOW}` reports:\n{shown}")
 
 
-def required_result(doc: dict) -> Result:
+def required_result(doc: YamlMap) -> Result:
     name = REQUIRED
     missing = missing_parts(doc)
     if not missing:
@@ -109,7 +111,7 @@ def required_result(doc: dict) -> Result:
     return Result(TASK, name, False, "Missing:\n" + "\n".join(f"  - {item}" for item in missing))
 
 
-def triggers(doc: dict) -> set[str]:
+def triggers(doc: YamlMap) -> set[str]:
     on = doc.get("on", doc.get(True))  # YAML 1.1 readers turn a bare `on` into True
     if isinstance(on, str):
         return {on}
@@ -118,7 +120,7 @@ def triggers(doc: dict) -> set[str]:
     return {str(key) for key in on} if isinstance(on, dict) else set()
 
 
-def missing_parts(doc: dict) -> list[str]:
+def missing_parts(doc: YamlMap) -> list[str]:
     missing = []
     if "pull_request" not in triggers(doc):
         missing.append("`on: pull_request`: test the migrations before a change is merged")
@@ -157,7 +159,7 @@ def missing_parts(doc: dict) -> list[str]:
     return missing
 
 
-def postgres_service(job: dict) -> bool:
+def postgres_service(job: YamlMap) -> bool:
     services = job.get("services") or {}
     for service in services.values() if isinstance(services, dict) else []:
         if isinstance(service, dict) and str(service.get("image", "")).startswith("postgres"):
@@ -169,6 +171,6 @@ def first(runs: list[str], pattern: str) -> int | None:
     return next((i for i, run in enumerate(runs) if re.search(pattern, run)), None)
 
 
-def database_url_set(doc: dict, jobs: list[dict], steps: list[dict]) -> bool:
+def database_url_set(doc: YamlMap, jobs: list[YamlMap], steps: list[YamlMap]) -> bool:
     scopes = [doc, *jobs, *steps]
     return any(isinstance(s.get("env"), dict) and "DATABASE_URL" in s["env"] for s in scopes)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from course_db.checks.tasklist import complete, not_checked
+from course_db.checks.tasklist import Graded, complete, not_checked
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic
 from course_db.inspection import connect, table_exists
@@ -36,7 +36,7 @@ UNKNOWN = "reporting"
 UNREACHABLE_URL = "postgresql+psycopg://nobody@127.0.0.1:1/no_server_here"
 
 
-def grade(project: str, database_url: str, extra_env: dict[str, str]) -> list[dict]:
+def grade(project: str, database_url: str, extra_env: dict[str, str]) -> Graded:
     os.environ.update(extra_env)
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)

@@ -26,13 +26,22 @@ from pathlib import Path
 import psycopg
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from course_db.checks.lesson09_repair import Repair, run_repair
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import alembic, describe_exception
-from course_db.inspection import checksum, connect, quote_ident, schema_snapshot, table_exists
+from course_db.inspection import (
+    checksum,
+    connect,
+    quote_ident,
+    scalar,
+    schema_snapshot,
+    table_exists,
+)
+from course_db.learner_text import relative_paths
 
 ANA, BEN = "0003_order_status", "0002_user_phone"
 MERGE, COUPONS = "0004_merge_heads", "0005_add_coupons"
@@ -66,7 +75,7 @@ NOT_STARTED = (
 NOT_STARTED_YET = "Not checked: repair.sh runs no command yet (see above)."
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     with connect(database_url) as conn:  # idle between reads (autocommit): it holds no lock
@@ -185,7 +194,7 @@ def _hand_made(conn: psycopg.Connection) -> tuple[dict[str, str], str, int]:
     if not table_exists(conn, HAND_MADE):
         return {}, "", 0
     shape = {key: value for key, value in schema_snapshot(conn).items() if HAND_MADE in key}
-    count = conn.execute(f"SELECT count(*) FROM {HAND_MADE}").fetchone()[0]
+    count = scalar(conn, f"SELECT count(*) FROM {HAND_MADE}")
     return shape, checksum(conn, HAND_MADE, "id"), count
 
 
@@ -211,13 +220,14 @@ def _kept_rows(conn: psycopg.Connection) -> dict[str, str]:
     sums = {}
     for table, columns in KEPT_ROWS.items():
         if table_exists(conn, table):
-            sums[table] = conn.execute(
+            sums[table] = scalar(
+                conn,
                 f"SELECT md5(coalesce(string_agg(row_text, '|' ORDER BY row_text), '')) "
                 f"FROM (SELECT ({columns})::text AS row_text FROM {table} t) r"
                 if columns != "*"
                 else f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
-                f"FROM {table} t"
-            ).fetchone()[0]
+                f"FROM {table} t",
+            )
     return sums
 
 
@@ -264,8 +274,8 @@ def _metadata_tables(root: Path) -> set[str] | None:
     script = ScriptDirectory.from_config(config)
     found: dict[str, object] = {}
 
-    def no_steps(revision: object, context: object) -> list:
-        found["metadata"] = context.opts.get("target_metadata")  # type: ignore[attr-defined]
+    def no_steps(revision: object, context: MigrationContext) -> list[object]:
+        found["metadata"] = context.opts.get("target_metadata")
         return []
 
     quiet = io.StringIO()
@@ -338,7 +348,8 @@ def _empty(conn: psycopg.Connection) -> None:
 def _version(conn: psycopg.Connection) -> str | None:
     if not table_exists(conn, "alembic_version"):
         return None
-    return conn.execute("SELECT string_agg(version_num, ', ') FROM alembic_version").fetchone()[0]
+    version: str | None = scalar(conn, "SELECT string_agg(version_num, ', ') FROM alembic_version")
+    return version
 
 
 def _tuple(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -353,5 +364,4 @@ def _listed(items: tuple[str, ...] | list[str]) -> str:
 
 def _located(text: str) -> str:
     """Paths of the check's temporary copy, made relative to the learner's project."""
-    root = os.getcwd()
-    return text.replace(root + os.sep, "").replace(root, ".")
+    return relative_paths(text, os.getcwd())

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_db.alembic_runner import child_env
+from course_db.learner_text import SQLALCHEMY_BACKGROUND, relative_paths
 
 SCRIPT = "repair.sh"
 SHOWN_LINES = 8
@@ -24,7 +25,7 @@ QUIET = (
     "Context impl ",
     "Will assume transactional DDL",
     "setting up autogenerate plugin",
-    "(Background on this error at",
+    SQLALCHEMY_BACKGROUND,
     "The above exception was the direct cause",
     "During handling of the above exception",
 )
@@ -87,7 +88,7 @@ def run_repair(root: Path, database_url: str) -> Repair:
     lines = []
     assert proc.stdout is not None
     for line in proc.stdout:
-        shown = line.replace(str(root) + os.sep, "").replace(str(root), ".")
+        shown = relative_paths(line, root)
         _show(shown)
         lines.append(shown)
     script = (root / SCRIPT).read_bytes().decode(errors="replace")  # CRLF kept as it is
@@ -96,6 +97,8 @@ def run_repair(root: Path, database_url: str) -> Repair:
 
 def _show(text: str) -> None:
     """To the child's real stdout (fd 1), which the course keeps for its timeout message."""
+    out = sys.__stdout__  # None in a process started without one
     with contextlib.suppress(OSError, ValueError):
-        sys.__stdout__.write(text)
-        sys.__stdout__.flush()
+        if out is not None:
+            out.write(text)
+            out.flush()

@@ -25,15 +25,16 @@ import psycopg
 
 from course_db import databases
 from course_db.checks import lesson10_tests
-from course_db.checks.lesson05 import chain_message, revision_chain
-from course_db.checks.lesson05_lint import LINT_NAME, lint_result, offline_sql, run_squawk
+from course_db.checks.kit.revisions import chain_gate
+from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
+from course_db.checks.kit.workload import Op
 from course_db.checks.lesson10_app import APP_NAME, App, app_result
 from course_db.checks.lesson10_steps import ROUND_TRIP, STEPS, Step, fixture_rows, grade_steps
 from course_db.checks.mutation_plugin import drop_stale
-from course_db.checks.tasklist import complete
+from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
-from course_db.inprocess import alembic, describe_exception
+from course_db.inprocess import alembic
 from course_db.server import Server, get_server
 
 SQUAWK = Path(__file__).with_name("squawk10.toml")
@@ -54,22 +55,15 @@ TASKS = [
     (lesson10_tests.TASK, lesson10_tests.VARIANTS),
     (6, LINT_NAME),
 ]
-NOT_CHAINED = f"Not run: the chain of revisions must be right first (task 1's {STEPS[0].revision})."
 
 
-def grade(project: str, database_url: str) -> list[dict]:
+def grade(project: str, database_url: str) -> Graded:
     os.environ["DATABASE_URL"] = database_url
     os.chdir(project)
     root = Path(project)
-    wanted = [step.revision for step in STEPS]
-    try:
-        chain = revision_chain(root)
-    except BaseException as exc:  # a revision that does not even import
-        message = "Alembic cannot read your revisions:\n" + describe_exception(exc, root)
-        return complete(TASKS, [Result(1, TASKS[0][1], False, message)])
-    if chain != wanted:
-        message = chain_message(chain, wanted)
-        return complete(TASKS, [Result(1, TASKS[0][1], False, message)], NOT_CHAINED)
+    gate = chain_gate(root, [step.revision for step in STEPS], TASKS)
+    if gate is not None:
+        return gate
     scripts, sql_error = offline_sql(root)
     tests = lesson10_tests.start(root) if lesson10_tests.test_files(root) else None
     lint: dict[str, object] = {}
@@ -81,7 +75,7 @@ def grade(project: str, database_url: str) -> list[dict]:
     results.append(_workload(root, database_url))
     if scripts:
         linter.join()
-    results.append(lint_result(root, scripts, sql_error, lint, how_to_run=README_RUNS_SQUAWK))
+    results.append(lint_result(6, root, scripts, sql_error, lint, how_to_run=README_RUNS_SQUAWK))
     chain_works = all(result.passed for result in results if result.task <= 4)
     own = tests.results(TESTS_WAIT, chain_works) if tests else [_no_tests()]
     results += lesson10_tests.task_results(own, root)
@@ -116,7 +110,7 @@ def _workload(root: Path, database_url: str) -> Result:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.prepare_threshold = None
         app = App(dsn, fixture_rows(conn))
-        logged: list[tuple[str, int, str, list]] = []
+        logged: list[tuple[str, int, str, list[Op]]] = []
         failed: tuple[Step, AlembicStep] | None = None
         for step in STEPS:
             with app.running(step.release) as ops:
@@ -138,7 +132,7 @@ def _workload(root: Path, database_url: str) -> Result:
     return Result(step.task, result.name, False, message)
 
 
-def _settle(ops: list, since: float) -> None:
+def _settle(ops: list[Op], since: float) -> None:
     """Keep the release running for TAIL, and until it ran a whole cycle since `since`."""
     time.sleep(TAIL)
     while time.monotonic() < since + SETTLE_LIMIT and sum(op.start >= since for op in ops) < CYCLE:

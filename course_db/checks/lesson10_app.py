@@ -7,7 +7,7 @@ Expand/contract through the app, no trigger: the releases themselves bridge the 
   places (`display_name`, a `customer_phones` row);
 - v3, the next release, reads and writes only `display_name` and `customer_phones`.
 
-Each release runs in a thread (lesson 05's `AppThread` loop: read, insert, update, again), on its
+Each release runs in a thread (the kit's `AppThread` loop: read, insert, update, again), on its
 own autocommit connection, updating only its own slice of the fixture's customers, and keeps a
 ledger of what it wrote, so the grader can check at the end that every write reads back in the
 new places. The queries are exactly those of the exercise's README.
@@ -19,14 +19,14 @@ import contextlib
 import itertools
 import re
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
 
-from course_db.checks.lesson05_app import AppThread, Op, error_text
+from course_db.checks.kit.workload import AppThread, Op, error_text, failed_queries, running
 from course_db.grading import Result
+from course_db.inspection import scalar
 
 POOL = 200  # fixture customers each release updates: v1 17..216, v2 217..416, v3 417..616
 EXAMPLES = 3
@@ -53,14 +53,9 @@ class Release:
     insert: tuple[str, ...]  # the customers INSERT ... RETURNING id, then (v2, v3) the phone's
     update: tuple[str, ...]
 
-    def read_sql(self) -> str:
-        return self.read
-
-    def insert_sql(self) -> str:
-        return self.insert[0]
-
-    def update_sql(self) -> str:
-        return self.update[0]
+    def sql(self, kind: str) -> str:
+        """This release's query of `kind` (read, insert or update); the first, for a write."""
+        return {"read": self.read, "insert": self.insert[0], "update": self.update[0]}[kind]
 
 
 V1 = Release(
@@ -98,7 +93,7 @@ class Ledger:
     version: Release
     expected: dict[int, tuple[str, str | None]]  # the fixture's rows, shared by every ledger
     written: dict[int, tuple[str, str | None]] = field(default_factory=dict)
-    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     next_update: int = 0
 
     def new_values(self) -> tuple[str, str, str]:
@@ -116,10 +111,8 @@ class Ledger:
         return self.written.get(customer_id) or self.expected[customer_id]
 
 
-class ReleaseThread(AppThread):
-    """Lesson 05's loop, with this lesson's reads and writes."""
-
-    ledger: Ledger
+class ReleaseThread(AppThread[Ledger]):
+    """One release, with its ledger: the kit's loop, with this lesson's reads and writes."""
 
     def read(self, sql: str) -> str:
         ledger = self.ledger
@@ -136,14 +129,14 @@ class ReleaseThread(AppThread):
         release = self.ledger.version
         with self.conn.transaction():
             if release is V1:
-                row = self.conn.execute(sql, (email, name, phone)).fetchone()
+                customer_id = scalar(self.conn, sql, (email, name, phone))
             elif release is V2:
-                row = self.conn.execute(sql, (email, name, name, phone)).fetchone()
+                customer_id = scalar(self.conn, sql, (email, name, name, phone))
             else:
-                row = self.conn.execute(sql, (email, name)).fetchone()
+                customer_id = scalar(self.conn, sql, (email, name))
             if len(release.insert) > 1:
-                self.conn.execute(release.insert[1], (row[0], phone))
-        self.ledger.written[row[0]] = (name, phone)
+                self.conn.execute(release.insert[1], (customer_id, phone))
+        self.ledger.written[customer_id] = (name, phone)
         return ""
 
     def update(self, sql: str) -> str:
@@ -175,13 +168,8 @@ class App:
         """Run one release in a thread for the duration of the block; yield its query log."""
         ops: list[Op] = []
         stop = threading.Event()
-        thread = ReleaseThread(self.dsn, self.ledgers[release], ops, stop)  # type: ignore[arg-type]
-        thread.start()
-        try:
+        with running([ReleaseThread(self.dsn, self.ledgers[release], ops, stop)], stop):
             yield ops
-        finally:
-            stop.set()
-            thread.join(timeout=30)
 
     def mismatches(self, conn: psycopg.Connection) -> list[str]:
         """Writes of any release that do not read back through v3's query, at the end."""
@@ -244,18 +232,15 @@ def app_result(steps: list[tuple[str, int, str, list[Op]]], mismatches: list[str
     tasks: list[int] = []
     advice: list[str] = []
     for revision, task, release, ops in steps:
-        errors = [op for op in ops if op.error]
-        if not errors:
+        failed, examples, errors = failed_queries(ops, EXAMPLES if not lines else 1)
+        if not failed:
             continue
         tasks.append(task)
         lines.append(
-            f"Around {revision} ({release} running): {len(errors)} of {len(ops)} queries failed, "
-            "e.g.:"
+            f"Around {revision} ({release} running): {failed} of {len(ops)} queries failed, e.g.:"
         )
-        counted = Counter((op.sql, op.error) for op in errors)
-        for (sql, error), times in counted.most_common(EXAMPLES if len(lines) == 1 else 1):
-            lines.append(f"  {release}: `{sql}` -> {error} ({times}x)")
-        for (_, error), _ in counted.most_common():
+        lines.extend(examples)
+        for error in errors:
             for pattern, text in ADVICE:
                 if re.search(pattern, error) and text not in advice:
                     advice.append(text)

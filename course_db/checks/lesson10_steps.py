@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from course_db.checks.lesson04 import table_columns
+from course_db.checks.kit.values import show_value
 from course_db.grading import Result
 from course_db.inprocess import alembic
 from course_db.inspection import (
@@ -20,6 +20,7 @@ from course_db.inspection import (
     schema_snapshot,
     snapshot_differences,
     table_checksums,
+    table_columns,
     table_exists,
 )
 
@@ -70,7 +71,7 @@ def grade_steps(root: Path, conn: psycopg.Connection) -> list[Result]:
     before_schema = schema_snapshot(conn)
     before_sums = table_checksums(conn)
     rows = fixture_rows(conn)
-    emails = dict(conn.execute("SELECT id, email FROM customers").fetchall())
+    emails: dict[int, str] = dict(conn.execute("SELECT id, email FROM customers").fetchall())
     results: list[Result] = []
     for step in STEPS:
         ran = alembic(root, "upgrade", step.revision)
@@ -111,7 +112,7 @@ def _after_expand(conn: psycopg.Connection, rows: Rows, emails: dict[int, str]) 
             "0003_contract runs; let it be NULL (alter_column(..., nullable=True))."
         )
     problems += _phone_table(conn)
-    if not problems and _old_rows(conn) != rows:
+    if not problems and fixture_rows(conn) != rows:
         problems.append("0001_expand changed customers' names or phones: it must only add things.")
     return problems
 
@@ -142,7 +143,7 @@ def _after_backfill(conn: psycopg.Connection, rows: Rows, emails: dict[int, str]
             "name or phone is gone after 0002_backfill, but v2 still writes them while it "
             "deploys: only 0003_contract drops the old columns."
         )
-    elif _old_rows(conn) != rows:
+    elif fixture_rows(conn) != rows:
         problems.append(
             "0002_backfill changed customers.name or phone: copy them, never change them."
         )
@@ -165,7 +166,9 @@ CHECKS = {
 def _names(conn: psycopg.Connection, rows: Rows) -> list[str]:
     if "display_name" not in table_columns(conn, "customers"):
         return ["customers has no display_name column."]
-    got = dict(conn.execute("SELECT id, display_name FROM customers").fetchall())
+    got: dict[int, str | None] = dict(
+        conn.execute("SELECT id, display_name FROM customers").fetchall()
+    )
     wrong = sorted(cid for cid, (name, _) in rows.items() if got.get(cid) != name)
     if not wrong:
         return []
@@ -176,7 +179,7 @@ def _names(conn: psycopg.Connection, rows: Rows) -> list[str]:
         + ", e.g.:"
     ]
     lines += [
-        f"  customer {cid}: name {rows[cid][0]!r}, display_name {_show(got.get(cid))}"
+        f"  customer {cid}: name {rows[cid][0]!r}, display_name {show_value(got.get(cid))}"
         for cid in _examples(wrong, rows, 0)
     ]
     lines.append(
@@ -189,7 +192,9 @@ def _names(conn: psycopg.Connection, rows: Rows) -> list[str]:
 def _phones(conn: psycopg.Connection, rows: Rows) -> list[str]:
     if not table_exists(conn, "customer_phones"):
         return ["There is no table customer_phones."]
-    got = dict(conn.execute("SELECT customer_id, phone FROM customer_phones").fetchall())
+    got: dict[int, str | None] = dict(
+        conn.execute("SELECT customer_id, phone FROM customer_phones").fetchall()
+    )
     wanted = {cid: phone for cid, (_, phone) in rows.items() if phone is not None}
     missing = sorted(cid for cid in wanted if cid not in got)
     extra = sorted(cid for cid in got if cid not in wanted)
@@ -209,7 +214,7 @@ def _phones(conn: psycopg.Connection, rows: Rows) -> list[str]:
     if extra:
         lines.append(
             f"{len(extra)} customers whose phone is NULL got a row, e.g. customer "
-            f"{extra[0]} ({_show(got[extra[0]])}): no phone, no row."
+            f"{extra[0]} ({show_value(got[extra[0]])}): no phone, no row."
         )
     if changed:
         lines.append(
@@ -224,14 +229,14 @@ def _phones(conn: psycopg.Connection, rows: Rows) -> list[str]:
 
 # Task 4 -------------------------------------------------------------------------------------
 def _round_trip(
-    root: Path, conn: psycopg.Connection, schema: dict, sums: dict, rows: Rows
+    root: Path, conn: psycopg.Connection, schema: dict[str, str], sums: dict[str, str], rows: Rows
 ) -> Result:
     ran = alembic(root, "downgrade", "base")
     if not ran.ok:
         return Result(4, ROUND_TRIP, False, ran.explain())
     now_schema = _without_version(schema_snapshot(conn))
     problems = [
-        f"{key}: was {_show(was)}, now {_show(now)}"
+        f"{key}: was {show_value(was)}, now {show_value(now)}"
         for key, was, now in snapshot_differences(_without_version(schema), now_schema)
     ][:6]
     if problems:
@@ -254,7 +259,8 @@ def _changed_customers(conn: psycopg.Connection, rows: Rows) -> list[str]:
     changed = sorted(cid for cid in rows if now.get(cid) != rows[cid])
     lines = [f"{len(changed)} customers differ, e.g.:"]
     lines += [
-        f"  customer {cid}: (name, phone) was {_show(rows[cid])}, now {_show(now.get(cid))}"
+        f"  customer {cid}: (name, phone) was {show_value(rows[cid])}, "
+        f"now {show_value(now.get(cid))}"
         for cid in changed[:EXAMPLES]
     ]
     lines.append(
@@ -265,10 +271,6 @@ def _changed_customers(conn: psycopg.Connection, rows: Rows) -> list[str]:
 
 
 # Reading and showing ------------------------------------------------------------------------
-def _old_rows(conn: psycopg.Connection) -> Rows:
-    return fixture_rows(conn)
-
-
 def _without_version(snapshot: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in snapshot.items() if VERSION_TABLE not in key}
 
@@ -283,13 +285,7 @@ def _examples(ids: list[int], rows: Rows, part: int) -> list[int]:
     return sorted(ids, key=plain)[:EXAMPLES]
 
 
-def _show(value: object) -> str:
-    if isinstance(value, tuple):
-        return "(" + ", ".join(map(_show, value)) + ")"
-    return "NULL" if value is None else repr(value)
-
-
-def _describe(column: tuple | None) -> str:
+def _describe(column: tuple[object, ...] | None) -> str:
     if column is None:
         return "missing"
     return f"{column[0]} {'NOT NULL' if column[1] else 'NULL allowed'}"

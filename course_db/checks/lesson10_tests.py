@@ -18,6 +18,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from course_db import databases
 from course_db.checks import lesson10_variants
@@ -153,7 +154,7 @@ def start(project: Path) -> Pending:
     os._exit(0)
 
 
-def run(project: Path) -> list[dict]:
+def run(project: Path) -> list[dict[str, Any]]:
     server = get_server()
     template = databases.ensure_template(server, "10", FIXTURE)
     with scratch_dir("variants") as tmp:

@@ -13,10 +13,9 @@ learner's tests against broken variants of their own chain). Public API (stable)
   database is cloned from (empty or seeded); `lesson` names the databases (`databases.db_name`).
 - `HistoryRun(history, passed, summary, timed_out)`: `summary` is pytest's short output, trimmed
   and free of temporary paths and timings.
-- `mutation_results(task, runs) -> list[Result]`: one result for the good histories (showing the
-  failing test's short output) and one for the broken ones (listing those the tests missed);
-  `good_result(task, runs, name=...)` and `broken_result(task, runs, name=...)` are the two
-  halves, for a grader that splits the broken histories over several tasks.
+- `good_result(task, runs, name=...)`: one result for the good histories (showing the failing
+  test's short output); `broken_result(task, runs, name=...)`: one for the broken ones (listing
+  those the tests missed); a grader may split the broken histories over several tasks.
 - `run_pytest(project, server, template, args=(), timeout=60, lesson="06", plain_env=None)
   -> HistoryRun`: the same run for one folder, for a notebook cell (`!pytest` would use the
   kernel's environment); with `plain_env`, without the course's fixtures (the seed's way).
@@ -47,11 +46,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from course_db import databases
-from course_db.alembic_runner import child_env, kill_group
+from course_db.alembic_runner import child_env
 from course_db.checks.mutation_output import clean_output
 from course_db.checks.mutation_plugin import drop_run_databases, drop_stale_runs
 from course_db.grading import Result
 from course_db.isolation import forget_project_imports, scratch_dir
+from course_db.processes import kill_group
 from course_db.server import Server
 
 PLUGIN = "course_db.checks.mutation_plugin"
@@ -165,11 +165,6 @@ def run_pytest(
         finally:
             drop_run_databases(server, stem + "x")
         return run.result()
-
-
-def mutation_results(task: int, runs: list[HistoryRun]) -> list[Result]:
-    """Two results: the tests pass on every good history; they fail on every broken one."""
-    return [good_result(task, runs), broken_result(task, runs)]
 
 
 def good_result(
@@ -306,7 +301,7 @@ class _Run:
             code = self.proc.poll()
         else:
             done, status = os.waitpid(self.pid, os.WNOHANG)
-            code = None if done == 0 else _exit_code(status)
+            code = None if done == 0 else os.waitstatus_to_exitcode(status)
         if code is None and time.monotonic() - self.started > self.timeout:
             self.kill()
             self.timed_out = True
@@ -335,7 +330,7 @@ class _Run:
 
 
 def _run_all(runs: list[_Run], server: Server, template: str, parallel: int) -> None:
-    waiting, running = list(runs), []
+    waiting, running = list(runs), list[_Run]()
     try:
         while waiting or running:
             while waiting and len(running) < parallel:
@@ -365,8 +360,10 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         # The caller's sys.stdout may not write to fd 1 (pytest's own capture replaces it).
-        sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        stdout_file = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stdout = sys.__stdout__ = stdout_file  # type: ignore[misc]  # Final to mypy
+        stderr_file = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stderr = sys.__stderr__ = stderr_file  # type: ignore[misc]  # Final to mypy
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.chdir(project)
@@ -386,9 +383,3 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-
-
-def _exit_code(status: int) -> int:
-    if os.WIFSIGNALED(status):
-        return -os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)

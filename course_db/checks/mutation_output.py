@@ -11,6 +11,8 @@ import re
 import sys
 from pathlib import Path
 
+from course_db.learner_text import SQLALCHEMY_BACKGROUND, relative_paths
+
 SUMMARY_LINES = 30
 PROGRESS = re.compile(r"^[.FEsxX]+\s*(\[\s*\d+%\])?$")
 TIMING = re.compile(r" in \d+(\.\d+)?s( \(\d+:\d\d:\d\d\))?")
@@ -21,8 +23,7 @@ HIDDEN = "  ... (frames in pytest-alembic, Alembic, SQLAlchemy: hidden by the co
 
 def clean_output(text: str, project: Path) -> str:
     """pytest's output without temp paths, library frames or timings, cut to what matters."""
-    for root in {str(project.resolve()), str(project)}:
-        text = text.replace(root + os.sep, "").replace(root, ".")
+    text = relative_paths(text, *{str(project.resolve()), str(project)})
     text = text.replace(str(project.parent), "...")
     for prefix in {sys.prefix, sys.base_prefix}:
         text = re.sub(re.escape(prefix) + r"/lib/python[\d.]+/site-packages/", "", text)
@@ -45,7 +46,7 @@ def clean_output(text: str, project: Path) -> str:
             continue
         else:
             hiding = False
-        if PROGRESS.match(line) or "(Background on this error at:" in line:
+        if PROGRESS.match(line) or SQLALCHEMY_BACKGROUND in line:
             continue
         counts = RESULT_LINE.match(line)
         lines.append(counts.group("counts") if counts else line)

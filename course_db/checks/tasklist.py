@@ -10,13 +10,15 @@ short line that names the row that stopped it, never left out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from course_db.grading import Result
 
 Tasks = Sequence[tuple[int, str]]  # (task number in the README, the result's name), in order
+Graded = list[dict[str, Any]]  # what a grader hands back to the parent: each row's Result fields
 
 
-def complete(tasks: Tasks, results: Iterable[Result], why: str = "") -> list[dict]:
+def complete(tasks: Tasks, results: Iterable[Result], why: str = "") -> Graded:
     """Every row of `tasks`, in order: the grader's result for it, or a FAIL saying why it was
     not checked (`why`, or the last failed result, the one that stopped the grader).
 

@@ -1,9 +1,9 @@
-"""Lesson 05's lint: the SQL of each of the learner's revisions, checked by squawk.
+"""The SQL of each of the learner's revisions, checked by squawk (lessons 05 and 10).
 
 The SQL comes from Alembic's offline mode (`alembic upgrade base:<head> --sql`), split at each
 `-- Running upgrade A -> B` line, without Alembic's own bookkeeping (the `alembic_version` table).
-squawk runs with the course's pinned settings (`squawk05.toml` next to this file), never with a
-config from the learner's folder, and `squawk-ignore` comments are refused: the point is to fix
+squawk runs with the course's pinned settings for the lesson (`checks/squawkNN.toml`), never with
+a config from the learner's folder, and `squawk-ignore` comments are refused: the point is to fix
 what squawk finds, not to silence it.
 """
 
@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -26,7 +27,6 @@ from course_db.grading import Result
 from course_db.inprocess import describe_exception
 from course_db.isolation import scratch_dir
 
-CONFIG = Path(__file__).with_name("squawk05.toml")
 IGNORE = re.compile(r"squawk-ignore", re.IGNORECASE)
 MARKER = re.compile(r"^-- Running upgrade (?P<old>\S*) -> (?P<new>\S+)\s*$")
 BOOKKEEPING = (
@@ -64,15 +64,15 @@ def split_revisions(text: str) -> dict[str, str]:
     for pattern in BOOKKEEPING:
         text = pattern.sub("", text)
     lines = text.splitlines()
-    marks = [(index, MARKER.match(line)) for index, line in enumerate(lines)]
-    marks = [(index, match["new"]) for index, match in marks if match]
-    starts = []
+    found = [(index, MARKER.match(line)) for index, line in enumerate(lines)]
+    marks = [(index, match["new"]) for index, match in found if match]
+    starts: list[int] = []
     for index, _ in marks:  # a revision starts at the BEGIN; just above its marker
         above = index - 1
         while above >= 0 and not lines[above].strip():
             above -= 1
         starts.append(above if above >= 0 and lines[above].strip() == "BEGIN;" else index)
-    scripts = {}
+    scripts: dict[str, str] = {}
     for number, (start, (_, revision)) in enumerate(zip(starts, marks, strict=True)):
         end = starts[number + 1] if number + 1 < len(starts) else len(lines)
         scripts[revision] = "\n".join(lines[start:end]).strip() + "\n"
@@ -100,10 +100,10 @@ def squawk_binary() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("squawk")
 
 
-def run_squawk(scripts: dict[str, str], config: Path = CONFIG) -> dict[str, object]:
-    """{"findings": [...]} or {"error": why}: squawk over each revision's SQL, course config.
+def run_squawk(scripts: dict[str, str], config: Path) -> dict[str, object]:
+    """{"findings": [...]} or {"error": why}: squawk over each revision's SQL.
 
-    `config` is the course's pinned settings file for the lesson (lesson 10 pins its own).
+    `config` is the course's pinned settings file for the lesson.
     """
     binary = squawk_binary()
     if binary is None:
@@ -143,16 +143,17 @@ LINT_NAME = "squawk finds nothing in the SQL of your revisions (course settings,
 
 
 def lint_result(
+    task: int,
     root: Path,
     scripts: dict[str, str],
     sql_error: str,
-    lint: dict,
+    lint: dict[str, object],
     how_to_run: str = "see the notebook's squawk section to run it yourself",
 ) -> Result:
-    """Task 6 of lessons 05 and 10: squawk's findings, one line each, or why there are none."""
+    """Task `task`'s result: squawk's findings, one line each, or why there are none."""
     if sql_error:
         return Result(
-            6,
+            task,
             LINT_NAME,
             False,
             "`alembic upgrade base:heads --sql` failed, so squawk had no SQL to read:\n"
@@ -161,15 +162,15 @@ def lint_result(
     ignores = ignore_comments(root, scripts)
     if ignores:
         return Result(
-            6,
+            task,
             LINT_NAME,
             False,
             "squawk-ignore comments are not accepted: fix what squawk reports instead.\n"
             + "\n".join(f"  {where}" for where in ignores[:SHOWN]),
         )
     if lint.get("error"):
-        return Result(6, LINT_NAME, False, str(lint["error"]))
-    findings: list[Finding] = lint.get("findings", [])  # type: ignore[assignment]
+        return Result(task, LINT_NAME, False, str(lint["error"]))
+    findings = cast("list[Finding]", lint.get("findings", []))
     lines = [
         f"{item.revision}, line {item.line} of its SQL: `{item.statement}`\n"
         f"    {item.rule}: {sentence(item.message)} {sentence(item.help)}".rstrip()
@@ -182,7 +183,7 @@ def lint_result(
             f"squawk reports {len(findings)} problem(s) in `alembic upgrade base:heads --sql` "
             f"({how_to_run}):",
         )
-    return Result(6, LINT_NAME, not findings, "\n".join(lines))
+    return Result(task, LINT_NAME, not findings, "\n".join(lines))
 
 
 def in_alembic(item: Finding) -> str:
