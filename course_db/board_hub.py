@@ -26,7 +26,7 @@ from course_db.workshop import workshop_name
 REFRESH = 10.0
 
 
-class BoardPage(HubOAuthenticated, web.RequestHandler):
+class BoardPage(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # untyped mixin
     """GET the board (HTML, or JSON at `board.json`); nothing else."""
 
     def initialize(self, as_json: bool = False) -> None:

@@ -14,6 +14,7 @@ import json
 import sys
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from course_db.board import Board, ago, load_board
 from course_db.errors import SetupError
@@ -100,7 +101,7 @@ td.not-started {{ color: #90a4ae; }}
 """
 
 
-def board_json(board: Board) -> dict:
+def board_json(board: Board) -> dict[str, object]:
     """The board as data: for scripts, and for tests that read what the page shows."""
     return {
         "workshop": board.workshop,
@@ -117,7 +118,9 @@ class BoardHandler(BaseHTTPRequestHandler):
 
     server_version = "course-board"
 
-    def __init__(self, *args, course_server: Server, workshop: str, refresh: float, **kwargs):
+    def __init__(
+        self, *args: Any, course_server: Server, workshop: str, refresh: float, **kwargs: Any
+    ) -> None:
         self.course_server, self.workshop, self.refresh = course_server, workshop, refresh
         super().__init__(*args, **kwargs)
 

@@ -17,11 +17,16 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from course_db.errors import SetupError
 from course_db.isolation import IN_CHECK, prune_scratch_dirs
 from course_db.paths import ROOT, state_dir
+
+if TYPE_CHECKING:
+    from course_db.lessons import Lesson
+    from course_db.server import Server
 
 log = logging.getLogger("course_db")
 
@@ -229,7 +234,7 @@ def seconds(text: str) -> float:
     return value
 
 
-def exercise_database(lesson) -> str:
+def exercise_database(lesson: Lesson) -> str:
     """The exercise database's URL, creating it (and any extra ones) from its template if needed."""
     from course_db import databases
     from course_db.server import get_server
@@ -320,7 +325,7 @@ def confirm(question: str, without_terminal: str) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-def restore_starter(lesson) -> Path:
+def restore_starter(lesson: Lesson) -> Path:
     """Back the exercise folder up under .course/backups, then check the starter out of git.
 
     Two resets at once take turns (a lock in .course/), and each keeps its own backup.
@@ -329,7 +334,7 @@ def restore_starter(lesson) -> Path:
         return _restore_starter(lesson)
 
 
-def _restore_starter(lesson) -> Path:
+def _restore_starter(lesson: Lesson) -> Path:
     folder = lesson.starter_dir
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup = Path(tempfile.mkdtemp(prefix=f"{lesson.slug}-{stamp}-", dir=state_dir("backups")))
@@ -421,7 +426,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     return subprocess.call([psql, shown], env=env)
 
 
-def db_status(server) -> int:
+def db_status(server: Server) -> int:
     """`course db status`: the server, the prefix, every database with its size, and leftovers."""
     from course_db import databases
     from course_db.isolation import leftover_scratch_dirs
@@ -447,7 +452,7 @@ def size_text(size: int) -> str:
     return f"{size / 2**20:.1f} MB"
 
 
-def lesson_database_url(server, lesson, name: str) -> str:
+def lesson_database_url(server: Server, lesson: Lesson, name: str) -> str:
     """The URL of one of a lesson's exercise databases by name: `main`, or an extra one."""
     from course_db import databases
 
@@ -463,7 +468,8 @@ def lesson_database_url(server, lesson, name: str) -> str:
             f"Lesson {lesson.number} has no database named {name!r}.",
             tip="its databases are " + ", ".join(urls) + ".",
         )
-    return urls[name]
+    url: str = urls[name]
+    return url
 
 
 def _bundled_psql() -> str:
@@ -597,7 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except SetupError as exc:
         if args.verbose:
             raise

@@ -24,8 +24,10 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from course_db import roles, workshop
 from course_db.errors import SetupError
@@ -262,7 +264,7 @@ def start(
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 # --- at each login (in the hub, as root) ---------------------------------------------------------
@@ -300,7 +302,9 @@ def ensure_unix_user(place: Layout, name: str) -> pwd.struct_passwd:
     return entry
 
 
-def prepare_learner(place: Layout, server: Server, workshop_name: str, name: str) -> tuple:
+def prepare_learner(
+    place: Layout, server: Server, workshop_name: str, name: str
+) -> tuple[pwd.struct_passwd, workshop.JoinLine]:
     """(Unix user, join line) of the learner `name`, made on their first login."""
     if roles.normalize(name) != name:
         raise SetupError(f"'{name}' is not a learner name of this hub.", tip="ask the instructor.")
@@ -321,11 +325,11 @@ def learner_environment(place: Layout, url: str) -> dict[str, str]:
     }
 
 
-def spawn_hook(place: Layout, workshop_name: str):
+def spawn_hook(place: Layout, workshop_name: str) -> Callable[[Any], Awaitable[None]]:
     """The `Spawner.pre_spawn_hook`: prepares the learner off the hub's event loop."""
     server = get_server()  # the admin URL, from the hub's own environment
 
-    async def pre_spawn_hook(spawner) -> None:
+    async def pre_spawn_hook(spawner: Any) -> None:  # a JupyterHub Spawner
         name = spawner.user.name
         entry, line = await asyncio.to_thread(prepare_learner, place, server, workshop_name, name)
         spawner.environment.update(learner_environment(place, line.url))

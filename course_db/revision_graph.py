@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from alembic.config import Config
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 
 from course_db.inspection import connect, table_exists
 
@@ -56,7 +56,7 @@ def text(project: Path | str, current: Iterable[str] = ()) -> str:
     )
 
 
-def _history(project: Path | str) -> tuple[list, set[str]]:
+def _history(project: Path | str) -> tuple[list[Script], set[str]]:
     """The project's revisions sorted by id, and its heads."""
     config = Config(str(Path(project) / "alembic.ini"))
     kept = list(sys.path)
@@ -70,13 +70,13 @@ def _history(project: Path | str) -> tuple[list, set[str]]:
         sys.path[:] = kept
 
 
-def _label(revision, heads: set[str], at: set[str]) -> str:
+def _label(revision: Script, heads: set[str], at: set[str]) -> str:
     marks = [
         mark
         for mark, on in (("head", revision.revision in heads), ("merge", revision.is_merge_point))
         if on
     ]
-    label = revision.revision + "".join(f" ({mark})" for mark in marks)
+    label = str(revision.revision) + "".join(f" ({mark})" for mark in marks)
     return label + (" ◀ database" if revision.revision in at else "")
 
 

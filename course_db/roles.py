@@ -122,7 +122,7 @@ class _Unreachable(Exception):
 
 def _ask(server: Server) -> Learner | None:
     try:
-        with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+        with psycopg.connect(**server.conninfo(), autocommit=True) as conn:
             rows = conn.execute(
                 """
                 SELECT r.rolsuper, g.rolname

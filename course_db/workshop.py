@@ -93,7 +93,8 @@ def init(
         for short in wanted:
             role = roles.learner_role(group, short)
             old = known.get(short)
-            password = ensure_learner(conn, group, role, old and password_of(old), connection_limit)
+            kept = password_of(old) if old else None
+            password = ensure_learner(conn, group, role, kept, connection_limit)
             known[short] = JoinLine(short, learner_url(server, role, password, host))
     ensure_progress(server, group)
     ensure_templates(server, group)

@@ -6,8 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from course_db.errors import SetupError
+
+if TYPE_CHECKING:
+    from course_db.server import Server
+    from course_db.workshop import JoinLine
 
 
 def cmd_workshop(args: argparse.Namespace) -> int:
@@ -15,10 +20,11 @@ def cmd_workshop(args: argparse.Namespace) -> int:
     from course_db.server import get_server
 
     server = get_server()
-    return args.action_func(args, server)
+    code: int = args.action_func(args, server)
+    return code
 
 
-def _init(args: argparse.Namespace, server) -> int:
+def _init(args: argparse.Namespace, server: Server) -> int:
     from course_db import workshop
 
     names = read_learners(Path(args.learners))
@@ -27,7 +33,7 @@ def _init(args: argparse.Namespace, server) -> int:
     return 0
 
 
-def _add(args: argparse.Namespace, server) -> int:
+def _add(args: argparse.Namespace, server: Server) -> int:
     from course_db import workshop
 
     lines = workshop.init(server, args.workshop, [args.name], args.host, args.connection_limit)
@@ -35,7 +41,7 @@ def _add(args: argparse.Namespace, server) -> int:
     return 0
 
 
-def _print_join(name: str, lines) -> None:
+def _print_join(name: str, lines: list[JoinLine]) -> None:
     from course_db import workshop
 
     for line in lines:
@@ -47,7 +53,7 @@ def _print_join(name: str, lines) -> None:
     )
 
 
-def _board(args: argparse.Namespace, server) -> int:
+def _board(args: argparse.Namespace, server: Server) -> int:
     from course_db import board
 
     if args.serve is not None:
@@ -58,7 +64,7 @@ def _board(args: argparse.Namespace, server) -> int:
     return 0
 
 
-def _hub(args: argparse.Namespace, server) -> int:
+def _hub(args: argparse.Namespace, server: Server) -> int:
     from course_db import hub, roles, workshop
 
     hub.require_root()
@@ -99,7 +105,7 @@ def _hub(args: argparse.Namespace, server) -> int:
     return 0  # not reached: the process became the hub
 
 
-def _end(args: argparse.Namespace, server) -> int:
+def _end(args: argparse.Namespace, server: Server) -> int:
     from course_db import hub, workshop
     from course_db.cli import confirm
 
@@ -139,7 +145,7 @@ def read_learners(path: Path) -> list[str]:
     return names
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from course_db.paths import DEFAULT_HUB_HOME as DEFAULT_HOME
     from course_db.workshop import DEFAULT_CONNECTION_LIMIT, workshop_name
 
