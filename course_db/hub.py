@@ -32,10 +32,10 @@ from typing import Any
 from course_db import roles, workshop
 from course_db.errors import SetupError
 from course_db.paths import DEFAULT_HUB_HOME, ROOT
+from course_db.paths import HUB_COPY_NAME as COPY_NAME
 from course_db.server import Server, get_server
 
 LEARNER_MARK = "alembic-course learner"  # the comment (GECOS) of every Unix user the hub makes
-COPY_NAME = "alembic-course"  # a learner's own copy of the course, in their home
 PROXY_VERSION = "5.3.0"
 # One login is prepared at a time: `useradd` locks /etc/passwd, and the class's join file is read,
 # extended and written back (two at once would lose a password).
@@ -74,8 +74,20 @@ class Layout:
     def homes(self) -> Path:
         return self.home / "home"
 
+    @property
+    def owner(self) -> Path:
+        """Names the workshop this hub serves: one hub folder, one class."""
+        return self.state / "workshop"
+
     def proxy(self) -> Path:
         return self.npm / "node_modules" / ".bin" / "configurable-http-proxy"
+
+    def workshop(self) -> str | None:
+        return self.owner.read_text().strip() if self.owner.exists() else None
+
+    def made(self, entry: pwd.struct_passwd) -> bool:
+        """True for a Unix user this hub made: marked, with its home in the hub's `home/`."""
+        return entry.pw_gecos == LEARNER_MARK and Path(entry.pw_dir).parent == self.homes
 
 
 def layout() -> Layout:
@@ -101,14 +113,14 @@ def prepare(place: Layout, workshop_name: str, names: list[str]) -> None:
     for folder, mode in ((place.home, 0o711), (place.homes, 0o711), (place.state, 0o700)):
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(mode)
-    owner = place.state / "workshop"
-    if owner.exists() and owner.read_text().strip() != workshop_name:
+    serving = place.workshop()
+    if serving not in (None, workshop_name):
         raise SetupError(
-            f"{place.home} is the hub of workshop '{owner.read_text().strip()}'.",
+            f"{place.home} is the hub of workshop '{serving}'.",
             tip="end that workshop first (`course workshop end`), or give this one its own "
             "folder with --home.",
         )
-    owner.write_text(workshop_name + "\n")
+    place.owner.write_text(workshop_name + "\n")
     install_proxy(place)
     build_environment(place)
     refresh_snapshot(place)
@@ -277,7 +289,7 @@ def check_unix_name(place: Layout, name: str) -> None:
         entry = pwd.getpwnam(name)
     except KeyError:
         return
-    if entry.pw_gecos != LEARNER_MARK or Path(entry.pw_dir).parent != place.homes:
+    if not place.made(entry):
         raise SetupError(
             f"The learner name '{name}' is a Unix account of this machine that the hub did not "
             "make: their JupyterLab would run as that account.",
@@ -353,14 +365,9 @@ def board_environment(workshop_name: str) -> dict[str, str]:
 
 def hub_learners(place: Layout, workshop_name: str) -> list[str]:
     """The Unix users the hub of `workshop_name` made (marked, with a home in its `home/`)."""
-    owner = place.state / "workshop"
-    if os.geteuid() != 0 or not owner.exists() or owner.read_text().strip() != workshop_name:
+    if os.geteuid() != 0 or place.workshop() != workshop_name:
         return []
-    return sorted(
-        entry.pw_name
-        for entry in pwd.getpwall()
-        if entry.pw_gecos == LEARNER_MARK and Path(entry.pw_dir).parent == place.homes
-    )
+    return sorted(entry.pw_name for entry in pwd.getpwall() if place.made(entry))
 
 
 def remove_learners(place: Layout, workshop_name: str) -> list[str]:
@@ -371,7 +378,7 @@ def remove_learners(place: Layout, workshop_name: str) -> list[str]:
         subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
         subprocess.run(["userdel", "--remove", name], capture_output=True)
         shutil.rmtree(place.homes / name, ignore_errors=True)
-    (place.state / "workshop").unlink(missing_ok=True)
+    place.owner.unlink(missing_ok=True)
     for leftover in place.state.glob("passwords.dbm*"):
         leftover.unlink()  # the next class chooses its own passwords
     return names

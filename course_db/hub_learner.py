@@ -13,8 +13,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from course_db.hub import COPY_NAME
 from course_db.lab import lab_environment
+from course_db.paths import HUB_COPY_NAME as COPY_NAME
 
 
 def own_copy(snapshot: Path, home: Path) -> Path:

@@ -15,5 +15,7 @@ def state_dir(*parts: str) -> Path:
     return path
 
 
-# A workshop's JupyterHub keeps its environment, state and learners' homes here (`hub.py`).
+# A workshop's JupyterHub keeps its environment, state and learners' homes here (`hub.py`), and
+# each learner's copy of the course is this folder in their home (`hub_learner.py`).
 DEFAULT_HUB_HOME = "/srv/alembic-course"
+HUB_COPY_NAME = "alembic-course"

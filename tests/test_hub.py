@@ -35,7 +35,7 @@ from workshop_support import needs_service, new_class_name
 
 from course_db import hub, roles, workshop
 from course_db.errors import SetupError
-from course_db.paths import ROOT
+from course_db.paths import HUB_COPY_NAME, ROOT
 from course_db.server import get_server
 
 pytestmark = needs_service
@@ -129,7 +129,7 @@ def _wait_for_hub(made: Hub, timeout: float = 600) -> None:
 def _stop(made: Hub) -> None:
     """SIGTERM the hub: it stops every learner's server, the proxy and its services."""
     pid_file = made.place.state / "jupyterhub.pid"
-    proxy = _pids("configurable-http-proxy.*--port " + made.base.rsplit(":", 1)[1])
+    proxy = _pgrep("-f", "configurable-http-proxy.*--port " + made.base.rsplit(":", 1)[1])
     made.process.send_signal(signal.SIGTERM)
     try:
         made.process.wait(60)
@@ -141,8 +141,8 @@ def _stop(made: Hub) -> None:
     pid_file.unlink(missing_ok=True)
 
 
-def _pids(pattern: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+def _pgrep(*args: str) -> list[int]:
+    found = subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout
     return [int(pid) for pid in found.split()]
 
 
@@ -159,9 +159,9 @@ def _clean_up(made: Hub, home: Path) -> None:
 
 
 def _assert_nothing_left(made: Hub, home: Path) -> None:
-    left = {name: _user_pids(name) for name in made.names if _user_pids(name)}
+    left = {name: _pgrep("-u", name) for name in made.names if _pgrep("-u", name)}
     assert not left, f"processes left behind: {left}"
-    assert not _pids(str(home)), "a process of the hub is still running"
+    assert not _pgrep("-f", str(home)), "a process of the hub is still running"
     assert not hub.hub_learners(made.place, made.workshop)
     group = roles.group_role(made.workshop)
     with psycopg.connect(**get_server().conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
@@ -178,7 +178,7 @@ def _assert_nothing_left(made: Hub, home: Path) -> None:
 def _memory_mib(user: str) -> float:
     """Resident memory of everything running as `user`, in MiB."""
     total = 0
-    for pid in _user_pids(user):
+    for pid in _pgrep("-u", user):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
@@ -186,11 +186,6 @@ def _memory_mib(user: str) -> float:
         match = re.search(r"VmRSS:\s+(\d+) kB", status)
         total += int(match.group(1)) if match else 0
     return total / 1024
-
-
-def _user_pids(user: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-u", user], capture_output=True, text=True).stdout
-    return [int(pid) for pid in found.split()]
 
 
 CHECK = "from course_db.notebook import *\ncheck('01')"
@@ -251,7 +246,7 @@ def test_three_learners_log_in_fail_then_pass_lesson_01_and_the_board_shows_it(
 def _cpu_seconds(user: str) -> float:
     """CPU time of `user`'s processes and of the children they waited for (the checks')."""
     ticks = 0
-    for pid in _user_pids(user):
+    for pid in _pgrep("-u", user):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -282,7 +277,7 @@ def test_a_learners_kernel_cannot_reach_another_learners_databases_files_or_the_
             "AND datname LIKE '%%\\_01\\_exercise'",
             (the_hub.role(b.name),),
         ).fetchone()
-    b_file = the_hub.place.homes / b.name / hub.COPY_NAME / "README.md"
+    b_file = the_hub.place.homes / b.name / HUB_COPY_NAME / "README.md"
     attack = f"""
 import os, psycopg
 from course_db.server import get_server
