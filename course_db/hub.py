@@ -16,9 +16,11 @@ JupyterHub does the login, the spawning and the proxying; the course adds what o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course_db import roles, workshop
+from course_db import processes, roles, workshop
 from course_db.errors import SetupError
 from course_db.paths import DEFAULT_HUB_HOME, ROOT
 from course_db.paths import HUB_COPY_NAME as COPY_NAME
@@ -108,6 +110,13 @@ def require_root() -> None:
 
 def prepare(place: Layout, workshop_name: str, names: list[str]) -> None:
     """Everything the hub needs before it starts; safe to re-run (each step checks first)."""
+    running = running_hub(place)
+    if running:
+        raise SetupError(
+            f"A hub is already running in {place.home} (pid {running}).",
+            tip="stop it first (Ctrl-C where it runs), or give this hub its own folder: --home.",
+        )
+    stop_leftovers(place)  # a hub killed with -9 leaves its proxy (holding the port) and servers
     for short in roles.validate_names(names):
         check_unix_name(place, short)
     for folder, mode in ((place.home, 0o711), (place.homes, 0o711), (place.state, 0o700)):
@@ -360,6 +369,23 @@ def board_environment(workshop_name: str) -> dict[str, str]:
     }
 
 
+def running_hub(place: Layout) -> int | None:
+    """The pid of this folder's JupyterHub, if it is running."""
+    with contextlib.suppress(OSError, ValueError):
+        pid = int((place.state / "jupyterhub.pid").read_text())
+        if pid in processes.started_from(place.home):
+            return pid
+    return None
+
+
+def stop_leftovers(place: Layout) -> None:
+    """SIGKILL every process started from the hub's folder: what a hub killed with -9 left
+    running (its proxy, its services, learners' servers and kernels)."""
+    for pid in processes.started_from(place.home):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 # --- the end -------------------------------------------------------------------------------------
 
 
@@ -374,6 +400,7 @@ def remove_learners(place: Layout, workshop_name: str) -> list[str]:
     """Delete the hub's learner users (their processes first) and their homes; return their
     names. The hub's folder is kept, with its environment, for the next workshop."""
     names = hub_learners(place, workshop_name)
+    stop_leftovers(place)
     for name in names:
         subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
         subprocess.run(["userdel", "--remove", name], capture_output=True)

@@ -85,6 +85,22 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def started_from(folder: Path) -> list[int]:
+    """Processes whose program (the first or second word of their command line: an interpreter
+    and its script) lies under `folder` (Linux; else [])."""
+    inside = str(folder.absolute()) + os.sep
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in PROC.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            with contextlib.suppress(OSError):
+                argv = (entry / "cmdline").read_bytes().split(b"\0")[:2]
+                if any(os.fsdecode(arg).startswith(inside) for arg in argv):
+                    found.append(int(entry.name))
+    return found
+
+
 def kill_group(pid: int) -> None:
     """SIGKILL the process group led by `pid`, or the process alone if it leads none."""
     try:

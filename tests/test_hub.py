@@ -127,18 +127,14 @@ def _wait_for_hub(made: Hub, timeout: float = 600) -> None:
 
 
 def _stop(made: Hub) -> None:
-    """SIGTERM the hub: it stops every learner's server, the proxy and its services."""
-    pid_file = made.place.state / "jupyterhub.pid"
-    proxy = _pgrep("-f", "configurable-http-proxy.*--port " + made.base.rsplit(":", 1)[1])
+    """SIGTERM the hub: it stops every learner's server, the proxy and its services (what a
+    SIGKILL leaves, `course workshop end` stops)."""
     made.process.send_signal(signal.SIGTERM)
     try:
         made.process.wait(60)
     except subprocess.TimeoutExpired:
         os.killpg(made.process.pid, signal.SIGKILL)
         made.process.wait(10)
-        for pid in proxy:  # the hub stops its proxy; killed, it leaves it behind
-            os.kill(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
 
 
 def _pgrep(*args: str) -> list[int]:
@@ -326,3 +322,25 @@ def test_only_the_class_lists_names_can_log_in(the_hub: Hub) -> None:
     answer = stranger.log_in()
     assert answer.status_code != 302 and "stranger" not in answer.headers.get("location", "")
     assert stranger.api("GET", "/user").status_code == 403  # no session: not logged in
+
+
+def test_a_second_hub_on_the_same_folder_is_refused(the_hub: Hub) -> None:
+    learners = the_hub.place.home.parent / "learners.txt"
+    again = subprocess.run(
+        [sys.executable, "-m", "course_db.cli", "workshop", "hub", "--learners", str(learners),
+         "--workshop", the_hub.workshop, "--home", str(the_hub.place.home)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert f"A hub is already running in {the_hub.place.home}" in again.stderr
+
+
+def test_a_hub_killed_with_sigkill_leaves_what_end_then_stops(the_hub: Hub) -> None:
+    """Last in the module: it kills the module's hub. Its proxy, services and learners' servers
+    stay orphaned; the fixture's `course workshop end` must stop them (it asserts nothing is
+    left)."""
+    os.kill(the_hub.process.pid, signal.SIGKILL)
+    the_hub.process.wait(10)
+    left = _pgrep("-f", "configurable-http-proxy.*--port " + the_hub.base.rsplit(":", 1)[1])
+    assert left, "the proxy outlives a hub killed with -9 (JupyterHub's own behaviour)"
+    assert hub.running_hub(the_hub.place) is None
