@@ -26,6 +26,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,9 +382,23 @@ def running_hub(place: Layout) -> int | None:
 def stop_leftovers(place: Layout) -> None:
     """SIGKILL every process started from the hub's folder: what a hub killed with -9 left
     running (its proxy, its services, learners' servers and kernels)."""
-    for pid in processes.started_from(place.home):
+    left = processes.started_from(place.home)
+    for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10  # SIGKILL is asynchronous: the proxy's port, the users'
+    while any(processes.pid_alive(pid) for pid in left) and time.monotonic() < deadline:
+        time.sleep(0.05)  # processes are free only once they are gone
+
+
+def _until_done(command: list[str], seconds: float = 10) -> subprocess.CompletedProcess[str]:
+    """Run `command` until it succeeds or `seconds` pass (processes just killed may linger)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            return done
+        time.sleep(0.1)
 
 
 # --- the end -------------------------------------------------------------------------------------
@@ -403,7 +418,13 @@ def remove_learners(place: Layout, workshop_name: str) -> list[str]:
     stop_leftovers(place)
     for name in names:
         subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-        subprocess.run(["userdel", "--remove", name], capture_output=True)
+        deleted = _until_done(["userdel", "--remove", name])  # refused while a process remains
+        if deleted.returncode != 0:
+            raise SetupError(
+                f"Could not delete the learner account {name}: {deleted.stderr.strip()}",
+                tip=f"stop its processes (`pkill -KILL -u {name}`), then run "
+                "`course workshop end` again.",
+            )
         shutil.rmtree(place.homes / name, ignore_errors=True)
     place.owner.unlink(missing_ok=True)
     for leftover in place.state.glob("passwords.dbm*"):

@@ -13,6 +13,7 @@ Unix user, role, database or folder.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -158,7 +159,8 @@ def _assert_nothing_left(made: Hub, home: Path) -> None:
     left = {name: _pgrep("-u", name) for name in made.names if _pgrep("-u", name)}
     assert not left, f"processes left behind: {left}"
     assert not _pgrep("-f", str(home)), "a process of the hub is still running"
-    assert not hub.hub_learners(made.place, made.workshop)
+    accounts = [entry.pw_name for entry in pwd.getpwall() if made.place.made(entry)]
+    assert not accounts, f"learner accounts left: {accounts}"
     group = roles.group_role(made.workshop)
     with psycopg.connect(**get_server().conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
         left_roles = conn.execute(
