@@ -128,8 +128,8 @@ def _end(args: argparse.Namespace, server: Server) -> int:
     ending = workshop.end(server, args.workshop)
     print(f"Saved the class's progress to {ending.csv}.")
     print(f"Dropped {len(ending.roles)} role(s) and {len(ending.databases)} database(s).")
-    if users:
-        removed = hub.remove_learners(place, args.workshop)
+    if os.geteuid() == 0 and place.workshop() == args.workshop:  # this class's hub folder
+        removed = hub.remove_learners(place, args.workshop)  # stops what a dead hub left, too
         print(f"Deleted {len(removed)} learner account(s) of the hub in {place.home}.")
     return 0
 
