@@ -36,6 +36,7 @@ class Row:
     learner: str
     cells: dict[str, Cell] = field(default_factory=dict)
     checks: int = 0
+    hints: int = 0
     last: dt.datetime | None = None
 
 
@@ -74,6 +75,7 @@ def load_board(server: Server, name: str) -> Board:
         checks,
         last,
         first_passed,
+        hints,
     ) in progress_rows(server, group):
         row = rows.get(learner)
         if row is None or lesson not in lessons:
@@ -81,6 +83,7 @@ def load_board(server: Server, name: str) -> Board:
         state = "passed" if first_passed is not None else "failing"
         row.cells[lesson] = Cell(state, failing, checks)
         row.checks += checks
+        row.hints += hints
         row.last = max(row.last, last) if row.last else last
     for row in rows.values():
         for lesson in lessons:
@@ -92,16 +95,17 @@ def render_text(board: Board, now: dt.datetime | None = None) -> str:
     """The board as a terminal table: one line per learner, one column per lesson."""
     width = max([7, *(len(row.learner) for row in board.rows)])
     head = f"{'learner':<{width}}  " + "  ".join(f"{n:<7}" for n in board.lessons)
-    lines = [head + "  checks  last activity"]
+    lines = [head + "  checks  hints  last activity"]
     for row in board.rows:
         cells = "  ".join(f"{row.cells[n].short():<7}" for n in board.lessons)
-        lines.append(f"{row.learner:<{width}}  {cells}  {row.checks:>6}  {ago(row.last, now)}")
+        counts = f"{row.checks:>6}  {row.hints:>5}"
+        lines.append(f"{row.learner:<{width}}  {cells}  {counts}  {ago(row.last, now)}")
     passed = board.passed_per_lesson()
     total = len(board.rows)
     summary = "  ".join(f"{f'{passed[n]}/{total}':<7}" for n in board.lessons)
     lines.append(f"{'passed':<{width}}  {summary}")
     lines.append("passed: the lesson's check passed once; task N: the last check fails at task N;")
-    lines.append("-: not checked yet.")
+    lines.append("-: not checked yet. hints: how many hints the learner asked for (`hint()`).")
     return "\n".join(lines)
 
 

@@ -69,7 +69,7 @@ def render_html(board: Board, refresh: float, now: dt.datetime | None = None) ->
         )
         body.append(
             f'<tr data-learner="{html.escape(row.learner)}"><th>{html.escape(row.learner)}</th>'
-            f"{cells}<td>{row.checks}</td><td>{ago(row.last, now)}</td></tr>"
+            f"{cells}<td>{row.checks}</td><td>{row.hints}</td><td>{ago(row.last, now)}</td></tr>"
         )
     legend = "".join(
         f'<span><i style="background:{color}"></i>{name}</span>' for name, color in COLORS.items()
@@ -93,7 +93,8 @@ td.not-started {{ color: #90a4ae; }}
 <p>{len(board.rows)} learners. This page reloads every {refresh:g} s.</p>
 {chart_svg(board)}
 <div class="legend">{legend}</div>
-<table id="board"><thead><tr><th>learner</th>{head}<th>checks</th><th>last activity</th></tr>
+<table id="board"><thead><tr><th>learner</th>{head}<th>checks</th><th>hints</th>
+<th>last activity</th></tr>
 </thead><tbody>{"".join(body)}</tbody></table>
 <p>passed: the lesson's check passed once; task N: the last check fails at task N;
 -: not checked yet.</p>

@@ -1,9 +1,10 @@
 """The class's progress database, `course_<class>_progress`: each learner sees their own rows only.
 
-Learners read their rows through row-level security and write only through `record_progress`, a
-SECURITY DEFINER function that keys the row by the session's role: nobody can write, change or
-reset somebody else's row, whatever they pass. The instructor (the admin) reads every row, for the
-board and for the CSV file `course workshop end` keeps.
+Learners read their rows through row-level security and write only through `record_progress` (and
+`record_hint`, for the hints they were shown): SECURITY DEFINER functions that key the row by the
+session's role. Nobody can write, change or reset somebody else's row, whatever they pass. The
+instructor (the admin) reads every row, for the board and for the CSV file `course workshop end`
+keeps.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from psycopg import sql
 from course_db import roles
 from course_db.databases import MARKER, admin, comment_of
 from course_db.errors import SetupError
-from course_db.progress_upsert import upsert_sql
+from course_db.progress_upsert import HINTS_TABLE, upsert_sql
 from course_db.server import Server
 
 PROGRESS_SCHEMA = """
@@ -49,6 +50,19 @@ CREATE OR REPLACE FUNCTION record_progress(
 $$;
 REVOKE ALL ON FUNCTION record_progress(text, text, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION record_progress(text, text, integer, integer, integer) TO {group};
+{hints_table};
+REVOKE ALL ON hints_seen FROM PUBLIC;
+GRANT SELECT ON hints_seen TO {group};
+ALTER TABLE hints_seen ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS own_rows ON hints_seen;
+CREATE POLICY own_rows ON hints_seen FOR SELECT TO {group} USING (prefix = current_user);
+CREATE OR REPLACE FUNCTION record_hint(p_lesson text, p_hint integer)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO public.hints_seen (prefix, lesson, hint) VALUES (session_user, p_lesson, p_hint)
+    ON CONFLICT DO NOTHING
+$$;
+REVOKE ALL ON FUNCTION record_hint(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION record_hint(text, integer) TO {group};
 """
 # The row is keyed by the session's role, never by what the caller passes.
 RECORD_PROGRESS = upsert_sql(
@@ -88,7 +102,9 @@ def ensure_progress(server: Server, group: str) -> None:
         )
     with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:
         group_sql = sql.Identifier(group).as_string(conn)
-        conn.execute(PROGRESS_SCHEMA.format(group=group_sql, upsert=RECORD_PROGRESS))
+        conn.execute(
+            PROGRESS_SCHEMA.format(group=group_sql, upsert=RECORD_PROGRESS, hints_table=HINTS_TABLE)
+        )
 
 
 CSV_COLUMNS = (
@@ -101,6 +117,7 @@ CSV_COLUMNS = (
     "checks",
     "last_checked_at",
     "first_passed_at",
+    "hints_seen",
 )
 
 
@@ -113,7 +130,9 @@ def progress_rows(server: Server, group: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(**server.conninfo(name), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT prefix, lesson, status, passed_tasks, total_tasks, failing_task, checks, "
-            "last_checked_at, first_passed_at FROM progress ORDER BY prefix, lesson"
+            "last_checked_at, first_passed_at, (SELECT count(*) FROM hints_seen AS h "
+            "WHERE h.prefix = p.prefix AND h.lesson = p.lesson) "
+            "FROM progress AS p ORDER BY prefix, lesson"
         ).fetchall()
     return [(row[0].removeprefix(group + "_"), *row[1:]) for row in rows]
 

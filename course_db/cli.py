@@ -263,12 +263,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_hint(args: argparse.Namespace) -> int:
-    """Show the lesson's hints."""
+    """Show the next hint, for the first task your last check failed (--seen: those seen)."""
+    from course_db import hints
     from course_db.lessons import get_lesson
 
     lesson = get_lesson(args.lesson)
-    for number, hint in enumerate(lesson.hints, start=1):
-        print(f"Hint {number}: {hint}")
+    print(hints.seen_hints(lesson) if args.seen else hints.next_hint(lesson).as_text())
     return 0
 
 
@@ -544,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hint = sub.add_parser("hint", help=cmd_hint.__doc__, description=cmd_hint.__doc__)
     hint.add_argument("lesson", help="lesson number, e.g. 01")
+    hint.add_argument("--seen", action="store_true", help="show again the hints you have seen")
     hint.set_defaults(func=cmd_hint)
 
     solution = sub.add_parser(

@@ -15,6 +15,12 @@ REGISTRY = ROOT / "lessons.toml"
 
 
 @dataclass(frozen=True)
+class Hint:
+    task: int  # the README's task it helps with: `hint()` starts at the first failing one
+    text: str
+
+
+@dataclass(frozen=True)
 class Lesson:
     number: str
     slug: str
@@ -27,7 +33,7 @@ class Lesson:
     check_timeout: float
     memory_limit_mb: int = 2048  # the check's processes together, resident (Linux)
     copy_limit_mb: int = 50  # the project a check copies, files together
-    hints: list[str] = field(default_factory=list)
+    hints: tuple[Hint, ...] = ()
     # name -> fixture of each database the lesson has besides its main one (lesson 08: analytics)
     extra_databases: dict[str, str] = field(default_factory=dict)
 
@@ -110,7 +116,7 @@ def all_lessons() -> tuple[Lesson, ...]:
             check_timeout=float(item.get("check_timeout", 30)),
             memory_limit_mb=int(item.get("memory_limit_mb", 2048)),
             copy_limit_mb=int(item.get("copy_limit_mb", 50)),
-            hints=list(item.get("hints", [])),
+            hints=tuple(Hint(int(hint["task"]), hint["text"]) for hint in item.get("hints", [])),
             extra_databases=dict(item.get("extra_databases", {})),
         )
         for item in data["lesson"]

@@ -14,15 +14,18 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from IPython.display import Markdown
+
 from course_db import databases
 from course_db.errors import CheckFailed, SetupError
 from course_db.grading import Report
+from course_db.hints import Answer, next_hint, seen_hints
 from course_db.lessons import Lesson, get_lesson, source
 from course_db.paths import state_dir
 from course_db.server import Server, get_server
 from course_db.worker import WorkerClient
 
-__all__ = ["check", "lesson"]
+__all__ = ["check", "hint", "lesson"]
 
 _worker = WorkerClient()
 atexit.register(_worker.close)
@@ -110,3 +113,12 @@ def check(number: str | None = None) -> Report:
     if source() == "solutions" and not report.passed:
         raise CheckFailed(report.as_text(verbose=True))
     return report
+
+
+def hint(seen: bool = False) -> Answer | Markdown:
+    """The next hint of this lesson, for the first task your last `check()` failed.
+
+    `hint(seen=True)` shows again the hints you have seen.
+    """
+    lesson = current_session().lesson
+    return Markdown(seen_hints(lesson)) if seen else next_hint(lesson)

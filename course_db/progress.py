@@ -14,14 +14,15 @@ import psycopg
 from course_db.databases import MARKER, admin, prefix
 from course_db.errors import SetupError, first_line
 from course_db.grading import Report
-from course_db.progress_upsert import upsert_sql
+from course_db.progress_upsert import HINTS_TABLE, upsert_sql
 from course_db.roles import learner_of
 from course_db.server import Server
 
 log = logging.getLogger("course_db")
 
 PROGRESS_DB = "course_progress"
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS progress (
     prefix text NOT NULL,
     lesson text NOT NULL,
@@ -32,8 +33,11 @@ CREATE TABLE IF NOT EXISTS progress (
     last_checked_at timestamptz NOT NULL DEFAULT now(),
     first_passed_at timestamptz,
     PRIMARY KEY (prefix, lesson)
-)
+);
+ALTER TABLE progress ADD COLUMN IF NOT EXISTS failing_task integer;
 """
+    + HINTS_TABLE
+)  # a progress database made before hints existed gets their columns and table
 
 
 RECORD = upsert_sql(
@@ -44,6 +48,7 @@ RECORD = upsert_sql(
         "status": "%(status)s",
         "passed_tasks": "%(passed)s",
         "total_tasks": "%(total)s",
+        "failing_task": "%(failing)s",
     },
 )
 
@@ -88,8 +93,9 @@ def record(server: Server, report: Report) -> None:
     if report.status == "error":
         return
     passed = sum(result.passed for result in report.results)
+    failing = next((result.task for result in report.results if not result.passed), None)
     if learner_of(server) is not None:
-        _record_as_learner(server, report, passed)
+        _record_as_learner(server, report, passed, failing)
         return
     try:
         with _connect(server) as conn:
@@ -102,16 +108,16 @@ def record(server: Server, report: Report) -> None:
                     "status": report.status,
                     "passed": passed,
                     "total": len(report.results),
+                    "failing": failing,
                 },
             )
     except psycopg.Error as exc:  # progress is a convenience: never fail a check over it
         log.warning("Could not record progress: %s", exc)
 
 
-def _record_as_learner(server: Server, report: Report, passed: int) -> None:
+def _record_as_learner(server: Server, report: Report, passed: int, failing: int | None) -> None:
     """A learner writes only through the class's `record_progress`, which keys the row by the
     session's role: their own row, whatever the caller passes (see `workshop.py`)."""
-    failing = next((result.task for result in report.results if not result.passed), None)
     try:
         with _connect(server) as conn:
             conn.execute(
@@ -153,3 +159,56 @@ def _server_said(exc: psycopg.Error) -> str:
         return exc.diag.message_primary
     line = first_line(exc)
     return line.rpartition("FATAL:")[2].strip() or line
+
+
+@dataclass(frozen=True)
+class HintState:
+    """What `hint()` needs to pick the next hint of a lesson."""
+
+    checked: bool  # the lesson was checked at least once
+    failing_task: int | None  # the first failing task of the latest check (None: it passed)
+    seen: frozenset[int]  # the hints shown so far, numbered from 1 as in `lessons.toml`
+
+
+def hint_state(server: Server, lesson: str) -> HintState:
+    """This learner's latest check of `lesson` and the hints they have seen.
+
+    Hints are help, not progress: a progress database that cannot be read gives a state with
+    nothing seen (and a warning in the log), so the learner still gets a hint.
+    """
+    try:
+        with _connect(server) as conn:
+            if learner_of(server) is None:
+                conn.execute(SCHEMA)
+            latest = conn.execute(
+                "SELECT failing_task FROM progress WHERE prefix = %s AND lesson = %s",
+                (prefix(), lesson),
+            ).fetchone()
+            seen = conn.execute(
+                "SELECT hint FROM hints_seen WHERE prefix = %s AND lesson = %s",
+                (prefix(), lesson),
+            ).fetchall()
+    except (psycopg.Error, SetupError) as exc:
+        log.warning("Could not read which hints you have seen: %s", exc)
+        return HintState(False, None, frozenset())
+    return HintState(
+        latest is not None, latest[0] if latest else None, frozenset(h for (h,) in seen)
+    )
+
+
+def record_hint(server: Server, lesson: str, hint: int) -> None:
+    """Remember that hint number `hint` of `lesson` was shown (a learner: through the class's
+    `record_hint`, which keys the row by the session's role, like `record_progress`)."""
+    try:
+        with _connect(server) as conn:
+            if learner_of(server) is not None:
+                conn.execute("SELECT record_hint(%s, %s)", (lesson, hint))
+                return
+            conn.execute(SCHEMA)
+            conn.execute(
+                "INSERT INTO hints_seen (prefix, lesson, hint) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (prefix(), lesson, hint),
+            )
+    except (psycopg.Error, SetupError) as exc:  # never withhold a hint over its bookkeeping
+        log.warning("Could not record the hint: %s", exc)

@@ -10,6 +10,17 @@ from __future__ import annotations
 
 KEY = ("prefix", "lesson")
 
+# The hints a learner has been shown, one row each (`course_db/hints.py`); same in both databases.
+HINTS_TABLE = """
+CREATE TABLE IF NOT EXISTS hints_seen (
+    prefix text NOT NULL,
+    lesson text NOT NULL,
+    hint integer NOT NULL CHECK (hint > 0),
+    seen_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (prefix, lesson, hint)
+)
+"""
+
 
 def upsert_sql(table: str, values: dict[str, str]) -> str:
     """`INSERT ... ON CONFLICT` of one check into `table`.

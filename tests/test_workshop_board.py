@@ -41,17 +41,17 @@ CHROMIUM_ARGS = [
 
 def sample_board() -> Board:
     now = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
-    ana = Row("ana", {"01": Cell("passed", None, 3), "02": Cell("failing", 2, 1)}, 4, now)
-    bob = Row("bob", {"01": Cell("failing", 1, 1), "02": Cell("not started")}, 1, now)
+    ana = Row("ana", {"01": Cell("passed", None, 3), "02": Cell("failing", 2, 1)}, 4, 2, now)
+    bob = Row("bob", {"01": Cell("failing", 1, 1), "02": Cell("not started")}, 1, 0, now)
     return Board("class", ["01", "02"], [ana, bob])
 
 
 def test_board_text_shows_status_task_and_totals() -> None:
     now = dt.datetime(2026, 12, 5, 12, 5, tzinfo=dt.UTC)
     lines = render_text(sample_board(), now).splitlines()
-    assert lines[0].split() == ["learner", "01", "02", "checks", "last", "activity"]
-    assert lines[1].split() == ["ana", "passed", "task", "2", "4", "5", "min", "ago"]
-    assert lines[2].split() == ["bob", "task", "1", "-", "1", "5", "min", "ago"]
+    assert lines[0].split() == ["learner", "01", "02", "checks", "hints", "last", "activity"]
+    assert lines[1].split() == ["ana", "passed", "task", "2", "4", "2", "5", "min", "ago"]
+    assert lines[2].split() == ["bob", "task", "1", "-", "1", "0", "5", "min", "ago"]
     assert lines[3].split() == ["passed", "1/2", "0/2"]
 
 
