@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import sqlalchemy.exc
 
-from course_db import databases, progress
+from course_db import databases, progress, schema_diagram
 from course_db.checks.tasklist import Graded, Tasks, complete
 from course_db.copying import copy_project
 from course_db.errors import SetupError, first_line, full_server_tip
@@ -73,6 +73,9 @@ def run_check(
         prune_scratch_dirs()
         outcome = grade_copy(lesson, folder, server, limit, spares or Spares())
         report.results = results_of(outcome, replace(lesson, check_timeout=limit))
+        report.picture = schema_diagram.markdown(
+            outcome.attachments.get("schema_before"), outcome.attachments.get("schema_after")
+        )
         if outcome.setup_error:
             report.error, report.tip = outcome.setup_error
         elif outcome.crash:

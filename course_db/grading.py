@@ -37,6 +37,7 @@ class Report:
     tip: str = ""
     detail: str = ""  # a traceback for --verbose, never shown by default
     duration: float = 0.0
+    picture: str = ""  # Markdown: what the migrations did to the schema (`schema_diagram`)
 
     @property
     def status(self) -> str:
@@ -70,6 +71,7 @@ class Report:
             tip=data.get("tip", ""),
             detail=data.get("detail", ""),
             duration=data.get("duration", 0.0),
+            picture=data.get("picture", ""),
         )
 
     def summary(self) -> str:

@@ -20,7 +20,9 @@ from typing import TextIO, cast
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
+from course_db import schema_diagram
 from course_db.learner_text import SQLALCHEMY_BACKGROUND
 from course_db.output import HeadAndTail
 
@@ -54,12 +56,25 @@ def alembic(project: Path, verb: str, *args: str, x: Sequence[str] = (), **kwarg
     buffer = Tee()
     cmd_opts = Namespace(x=list(x)) if x else None
     config = Config(str(project / "alembic.ini"), stdout=cast(TextIO, buffer), cmd_opts=cmd_opts)
+    schema_diagram.note_before()
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             getattr(command, verb)(config, *args, **kwargs)
     except BaseException as exc:  # learner code can raise anything, SystemExit included
         return Step(shown, False, buffer.getvalue(), describe_exception(exc, project), exc)
+    if verb == "upgrade" and not kwargs.get("sql") and reaches_head(config, args[0]):
+        schema_diagram.note_after()
     return Step(shown, True, buffer.getvalue())
+
+
+def reaches_head(config: Config, target: str) -> bool:
+    """Whether `upgrade target` ends at the project's head (lessons 05 and 10 go one by one)."""
+    if target in ("head", "heads"):
+        return True
+    try:
+        return target in ScriptDirectory.from_config(config).get_heads()
+    except Exception:  # the learner's revisions cannot even be listed: no picture, same verdict
+        return False
 
 
 class Tee(io.TextIOBase):

@@ -42,7 +42,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,20 @@ class Outcome:
     memory_exceeded: bool = False
     setup_error: tuple[str, str] | None = None  # (message, tip): the check could not run
     output: str = ""  # the head and tail of what the check printed outside the grader's capture
+    attachments: dict[str, Any] = field(default_factory=dict)  # see `attach`
+
+
+# What the grader hands back besides its results (the schema before and after, for the picture).
+_attachments: dict[str, Any] = {}
+
+
+def attach(key: str, value: Any) -> None:
+    """In the grader: send `value` (JSON) back with the answer, as `Outcome.attachments[key]`."""
+    _attachments[key] = value
+
+
+def attached() -> dict[str, Any]:
+    return _attachments
 
 
 def preload() -> None:
@@ -206,6 +220,7 @@ def _outcome(answer: bytes) -> Outcome:
         memory_exceeded=data.get("memory_exceeded", False),
         setup_error=tuple(setup) if setup else None,
         output=data.get("output", ""),
+        attachments=attachments if isinstance(attachments := data.get("attachments"), dict) else {},
     )
 
 
@@ -334,7 +349,7 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
         os.environ[IN_CHECK] = "1"
         sys.dont_write_bytecode = True
         forget_project_imports()
-        payload = json.dumps({"value": call(job)})
+        payload = json.dumps({"value": call(job), "attachments": _attachments})
     except SetupError as exc:
         payload = json.dumps({"setup_error": [exc.message, exc.tip]})
     except BaseException:
@@ -467,7 +482,7 @@ def _run_subprocess(job: Job, limits: Limits, cleanup: Callable[[], None] | None
 def _subprocess_main() -> None:
     spec = json.loads(sys.stdin.read())
     try:
-        payload: dict[str, Any] = {"value": call(Job(**spec["job"]))}
+        payload: dict[str, Any] = {"value": call(Job(**spec["job"])), "attachments": _attachments}
     except SetupError as exc:
         payload = {"setup_error": [exc.message, exc.tip]}
     except BaseException:

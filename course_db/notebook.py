@@ -14,11 +14,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from course_db import databases
 from course_db.errors import CheckFailed, SetupError
-from course_db.grading import Report
 from course_db.hints import Answer, next_hint, seen_hints
 from course_db.lessons import Lesson, get_lesson, source
 from course_db.paths import state_dir
@@ -106,13 +105,18 @@ def _load_extensions(demo_url: str) -> None:
     shell.run_line_magic("sql", "_course_demo_engine")
 
 
-def check(number: str | None = None) -> Report:
-    """Grade the exercise. Under `COURSE_SOURCE=solutions` (CI), raise on any failure."""
+def check(number: str | None = None) -> None:
+    """Grade the exercise and show the answer, then what the migrations did to the schema.
+
+    Under `COURSE_SOURCE=solutions` (CI), raise on any failure.
+    """
     number = number or current_session().lesson.number
     report = _worker.check(number)
     if source() == "solutions" and not report.passed:
         raise CheckFailed(report.as_text(verbose=True))
-    return report
+    display(report)
+    if report.picture:
+        display(Markdown(report.picture))
 
 
 def hint(seen: bool = False) -> Answer | Markdown:
