@@ -1,4 +1,5 @@
-"""Notebook 01 as a learner meets it: `course lab`, a real Chromium, Run All, FAIL, solve, PASS,
+"""Notebook 01 as a learner meets it: `course lab`, a real Chromium, Run All, FAIL, a hint, the
+solution pasted into the revision in JupyterLab's editor and saved, PASS with the schema's picture,
 and on to notebook 02 through the recap's "Next:" link.
 
 Everything runs in a copy of the course (the real `exercises/` is never touched): `course lab`
@@ -18,11 +19,16 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator
 
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
@@ -104,6 +110,19 @@ def lab(tmp_path: Path, server: Server) -> Iterator[tuple[str, Path]]:
         process.wait(timeout=30)
 
 
+def paste(editor: Locator, text: str) -> None:
+    """Paste `text` as a learner's Ctrl+V would: a paste event carrying it (CodeMirror inserts
+    pasted text as it is, where typing it would auto-indent every line)."""
+    editor.evaluate(
+        """(node, text) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            node.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
+        }""",
+        text,
+    )
+
+
 def test_notebook_01_runs_all_fails_the_starter_and_passes_once_solved(
     lab: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -124,22 +143,53 @@ def test_notebook_01_runs_all_fails_the_starter_and_passes_once_solved(
             check = page.locator(".jp-CodeCell").filter(
                 has=page.locator(".jp-InputArea-editor", has_text="check()")
             )
-            answer = check.locator(".jp-OutputArea-output")
+            answer = check.locator(".jp-OutputArea-output").first  # the verdict; then the picture
             expect(answer).to_contain_text("FAIL", timeout=60_000)
             expect(idle).to_be_visible(timeout=10_000)
             # JupyterLab shows a traceback, like anything written to stderr, as this mime type
             errors = page.locator(".jp-OutputArea-output[data-mime-type$='stderr']")
             assert errors.count() == 0, errors.all_inner_texts()
 
-            # the learner solves it: the solution's files over the exercise's, in the copy
-            solution, exercise = (
-                course / tree / lesson.slug for tree in ("solutions", "exercises")
+            # stuck: hint() in a new cell below gives the hint for the first failing task
+            check.locator(".jp-InputPrompt").click()  # selects the cell, in command mode
+            page.keyboard.press("b")  # a new cell below
+            page.keyboard.press("Enter")  # edit it
+            page.keyboard.insert_text("hint()")
+            page.keyboard.press("Shift+Enter")
+            hinted = page.locator(".jp-CodeCell").filter(
+                has=page.locator(".jp-InputArea-editor", has_text="hint()")
             )
-            shutil.copytree(solution, exercise, dirs_exist_ok=True)
+            expect(hinted.locator(".jp-OutputArea-output")).to_contain_text(
+                "Hint 1 of 5, task 2 (Fill it: one slug per author)", timeout=20_000
+            )
+
+            # the learner solves it in JupyterLab's editor: paste the solution's revision, save
+            revision = "migrations/versions/0001_author_slugs.py"
+            solved = (course / "solutions" / lesson.slug / revision).read_text()
+            page.goto(f"{base}/lab/tree/exercises/{lesson.slug}/{revision}?token={TOKEN}")
+            editor = page.locator(".jp-FileEditor .cm-content")
+            expect(editor).to_contain_text("def upgrade", timeout=30_000)
+            editor.click()
+            page.keyboard.press("Control+a")
+            paste(editor, solved)
+            page.keyboard.press("Control+s")
+            written = course / "exercises" / lesson.slug / revision
+            deadline = time.monotonic() + 20
+            while written.read_text() != solved and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert written.read_text() == solved  # saved by JupyterLab, byte for byte
+
+            page.get_by_role("tab", name=re.compile(re.escape(lesson.notebook.name))).click()
             check.locator(".jp-InputArea-editor").click()
             page.keyboard.press("Shift+Enter")
             expect(answer).to_contain_text("checks passed. Well done!", timeout=30_000)
             expect(answer).not_to_contain_text("FAIL")
+            # and the picture of what the migration did: JupyterLab draws the ER diagram as an
+            # SVG image (a diagram Mermaid cannot parse gets the class jp-mod-warning instead)
+            picture = check.locator(".jp-RenderedMermaid:not(.jp-mod-warning) figure img")
+            expect(picture).to_be_visible(timeout=20_000)
+            svg = urllib.parse.unquote(picture.get_attribute("src") or "")
+            assert svg.startswith("data:image/svg+xml,") and "author_slugs" in svg
             # the recap's "Next:" link opens the following lesson in JupyterLab
             following = get_lesson("02").notebook.name
             page.get_by_role("link", name=re.compile(r"^02 · ")).click()
