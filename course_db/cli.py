@@ -38,6 +38,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     server = get_server()
     log.info("Database: %s", server.describe())
+    prepare_templates(server)
     argv = [
         sys.executable,
         "-m",
@@ -55,6 +56,32 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return subprocess.call(
         [*argv, *extra, str(first_notebook())], env=lab_environment(ROOT), cwd=ROOT
     )
+
+
+def prepare_templates(server: Server) -> None:
+    """Build the lessons' databases that are missing, saying how far it is (the first start
+    takes seconds); a notebook's `lesson()` then only clones. A class's learner has the
+    instructor's, built by `course workshop init`."""
+    from course_db import databases
+    from course_db.class_templates import template_sources
+    from course_db.roles import learner_of
+
+    if learner_of(server) is not None:
+        return
+    missing = [
+        (key, fixture)
+        for key, fixture in template_sources()
+        if not databases.template_ready(server, key, fixture)
+    ]
+    for done, (key, fixture) in enumerate(missing):
+        log.info(
+            "[%s] preparing the lessons' databases: %s (%d of %d, first start only)",
+            bar(done, len(missing)),
+            key,
+            done + 1,
+            len(missing),
+        )
+        databases.ensure_template(server, key, fixture)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

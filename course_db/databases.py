@@ -132,6 +132,13 @@ def comment_of(conn: psycopg.Connection, name: str) -> str | None:
     return None if row is None else (row[0] or "")
 
 
+def template_ready(server: Server, lesson: str, fixture: Path) -> bool:
+    """Whether this checkout's template of `lesson` exists and matches its fixture."""
+    with admin(server) as conn:
+        wanted = marker(f"fixture={fixture_hash(fixture)}")
+        return comment_of(conn, db_name(lesson, "template")) == wanted
+
+
 def ensure_template(server: Server, lesson: str, fixture: Path) -> str:
     """Build the lesson's template from its fixture unless an up-to-date one exists."""
     from course_db.roles import learner_of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -12,7 +13,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from course_db import databases
+from course_db.class_templates import template_sources
+from course_db.cli import prepare_templates
 from course_db.lessons import all_lessons
+from course_db.server import Server
 
 TOKEN = "course-lab-test"
 LAB = (sys.executable, "-m", "course_db.cli", "lab", "--no-browser", "--")
@@ -67,3 +74,28 @@ def test_course_lab_opens_lesson_01_and_renders_markdown(tmp_path: Path) -> None
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)
+
+
+def test_course_lab_first_builds_the_missing_lesson_databases_saying_how_far_it_is(
+    server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under a prefix of its own, every template is missing: one progress line each, in order;
+    a second start finds them all and says nothing."""
+    monkeypatch.setenv("COURSE_DB_PREFIX", f"{databases.prefix()}_lab")
+    sources = template_sources()
+    try:
+        with caplog.at_level(logging.INFO, logger="course_db"):
+            prepare_templates(server)
+        lines = [record.getMessage() for record in caplog.records]
+        assert len(lines) == len(sources) > 10, lines
+        assert lines[0].startswith("[....................] preparing the lessons' databases: 01")
+        assert lines[-1].endswith(f"({len(sources)} of {len(sources)}, first start only)")
+        assert all(databases.template_ready(server, key, fixture) for key, fixture in sources)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="course_db"):
+            prepare_templates(server)
+        assert caplog.records == []
+    finally:
+        with databases.admin(server) as conn:
+            for name in databases.course_databases(server):
+                databases.drop(conn, name)
