@@ -68,11 +68,7 @@ def prepare_templates(server: Server) -> None:
 
     if learner_of(server) is not None:
         return
-    missing = [
-        (key, fixture)
-        for key, fixture in template_sources()
-        if not databases.template_ready(server, key, fixture)
-    ]
+    missing = databases.missing_templates(server, template_sources())
     for done, (key, fixture) in enumerate(missing):
         log.info(
             "[%s] preparing the lessons' databases: %s (%d of %d, first start only)",

@@ -132,11 +132,15 @@ def comment_of(conn: psycopg.Connection, name: str) -> str | None:
     return None if row is None else (row[0] or "")
 
 
-def template_ready(server: Server, lesson: str, fixture: Path) -> bool:
-    """Whether this checkout's template of `lesson` exists and matches its fixture."""
+def missing_templates(server: Server, sources: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    """The (lesson, fixture) of `sources` whose template is missing or older than its fixture."""
     with admin(server) as conn:
-        wanted = marker(f"fixture={fixture_hash(fixture)}")
-        return comment_of(conn, db_name(lesson, "template")) == wanted
+        return [
+            (lesson, fixture)
+            for lesson, fixture in sources
+            if comment_of(conn, db_name(lesson, "template"))
+            != marker(f"fixture={fixture_hash(fixture)}")
+        ]
 
 
 def ensure_template(server: Server, lesson: str, fixture: Path) -> str:

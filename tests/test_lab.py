@@ -90,7 +90,7 @@ def test_course_lab_first_builds_the_missing_lesson_databases_saying_how_far_it_
         assert len(lines) == len(sources) > 10, lines
         assert lines[0].startswith("[....................] preparing the lessons' databases: 01")
         assert lines[-1].endswith(f"({len(sources)} of {len(sources)}, first start only)")
-        assert all(databases.template_ready(server, key, fixture) for key, fixture in sources)
+        assert databases.missing_templates(server, sources) == []
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="course_db"):
             prepare_templates(server)
