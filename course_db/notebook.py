@@ -115,8 +115,8 @@ def check(number: str | None = None) -> None:
     if source() == "solutions" and not report.passed:
         raise CheckFailed(report.as_text(verbose=True))
     display(report)
-    if report.picture:
-        display(Markdown(report.picture))
+    if report.picture:  # a frontend that renders no Markdown shows the diagram's source
+        display({"text/markdown": report.picture, "text/plain": report.picture}, raw=True)
 
 
 def hint(seen: bool = False) -> Answer | Markdown:
