@@ -1,7 +1,7 @@
 """Lesson 06's grader: the learner's `tests/` must tell good migration histories from broken ones.
 
 Runs in the isolated child, with the learner's project copied to `project`. The learner's tests
-are run by the mutation harness (`mutation.py`) once per history of `lesson06_histories.py`, all
+are run by the mutation harness (`checks/mutation/`) once per history of `histories.py`, all
 in parallel: they must pass on the exercise's history and on an equivalent rewrite of it, and
 fail on each broken history. Each broken history belongs to the README task whose tests should
 catch it, so a miss reads "Task 3: ... an upgrade that loses data". The database the course
@@ -14,8 +14,13 @@ import re
 from pathlib import Path
 
 from course_db import databases
-from course_db.checks.lesson06_histories import histories, task_of
-from course_db.checks.mutation import HistoryRun, broken_result, good_result, run_tests_against
+from course_db.checks.lesson06.histories import histories, task_of
+from course_db.checks.mutation.harness import (
+    HistoryRun,
+    broken_result,
+    good_result,
+    run_tests_against,
+)
 from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.isolation import scratch_dir

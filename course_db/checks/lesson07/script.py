@@ -1,6 +1,6 @@
 """Run the learner's `scripts/entrypoint.sh` for real, with bash, the way a container starts it.
 
-The script gets `DB_HOST`/`DB_PORT` of a `Gate` (lesson07_proxy), `DB_USER` of the course's server,
+The script gets `DB_HOST`/`DB_PORT` of a `Gate` (`proxy.py`), `DB_USER` of the course's server,
 `DB_WAIT_TIMEOUT`, and a `DATABASE_URL` through the gate; `pg_isready` (from the embedded server's
 binaries) and `alembic` (the course's venv) come first on `PATH`. The command it is given writes its
 own PID and arguments to a file: with `exec "$@"` that PID is the script's own, and the arguments

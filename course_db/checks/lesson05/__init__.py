@@ -4,7 +4,7 @@ Runs in the isolated child, with the learner's project copied to `project` (its 
 directory) and `database_url` a fresh copy of the lesson's template (100,000 users).
 
 Each revision is run on its own, the way a deploy runs it, while the release of the app that runs
-during that step queries `users` from threads (v1, v2: see `lesson05_app.py`), and while a long
+during that step queries `users` from threads (v1, v2: see `app.py`), and while a long
 read keeps a transaction open on `users`. A revision that needs ACCESS EXCLUSIVE must give up
 within GIVE_UP_WITHIN seconds (its own lock_timeout: the course never sets one), so the app's
 queries are never stuck behind it; the check then lets the long read end and runs it again. The
@@ -28,7 +28,7 @@ import psycopg
 from course_db.checks.kit.revisions import chain_gate
 from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
 from course_db.checks.kit.workload import Op, error_text
-from course_db.checks.lesson05_app import (
+from course_db.checks.lesson05.app import (
     APP_NAME,
     LONG_READ_SQL,
     SLOW_WRITE_SQL,
@@ -37,13 +37,13 @@ from course_db.checks.lesson05_app import (
     LockWatch,
     app_result,
 )
-from course_db.checks.lesson05_schema import CHECKS, snapshot
+from course_db.checks.lesson05.schema import CHECKS, snapshot
 from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic
 
-SQUAWK = Path(__file__).with_name("squawk05.toml")  # the course's pinned settings
+SQUAWK = Path(__file__).with_name("squawk.toml")  # the course's pinned settings
 HOLD = 4.5  # the long read ends after this long, whatever happens
 GIVE_UP_WITHIN = 4.0
 APP_WAIT_MAX = 3.0

@@ -26,7 +26,7 @@ import psycopg
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from course_db.checks.lesson03_roundtrip import (
+from course_db.checks.lesson03.roundtrip import (
     ROUND_TRIP,
     ROUND_TRIP_DATA,
     Row,

@@ -4,7 +4,7 @@ migration lock in env.py (task 3).
 Runs in the isolated child, with the learner's project copied to `project` and `database_url` a
 fresh copy of the lesson's (empty) template. The entrypoint runs for real, with bash, in four
 scenarios at once, each against its own `Gate` (a port in front of the real server, see
-lesson07_proxy):
+`proxy.py`):
 
   late     the gate opens after LATE s: the script must wait, migrate, then exec the command (its
            PID is the script's). Meanwhile the course holds the migration lock, as another replica
@@ -33,8 +33,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from course_db.alembic_runner import child_env
-from course_db.checks.lesson07_proxy import Gate, gates
-from course_db.checks.lesson07_script import (
+from course_db.checks.lesson07.proxy import Gate, gates
+from course_db.checks.lesson07.script import (
     APP_ARGS,
     NOT_WRITTEN,
     NOT_WRITTEN_OTHERS,
@@ -46,8 +46,8 @@ from course_db.checks.lesson07_script import (
     start,
     why_it_went_on,
 )
-from course_db.checks.lesson07_workflow import ROWS as WORKFLOW_ROWS
-from course_db.checks.lesson07_workflow import grade_workflow
+from course_db.checks.lesson07.workflow import ROWS as WORKFLOW_ROWS
+from course_db.checks.lesson07.workflow import grade_workflow
 from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inspection import scalar

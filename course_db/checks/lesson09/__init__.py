@@ -29,7 +29,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from course_db.checks.lesson09_repair import Repair, run_repair
+from course_db.checks.lesson09.repair import Repair, run_repair
 from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import alembic, describe_exception
