@@ -1,8 +1,10 @@
-"""A lesson's own databases, by role: the exercise database the learner's commands use, and the
-extra ones of a lesson with several (lesson 08's analytics), each named as `course db` names it."""
+"""A lesson's own databases: the URLs one check hands its grader (`Databases`), and the exercise
+databases the learner's commands use, with the extra ones of a lesson with several (lesson 08's
+analytics), each named as `course db` names it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from course_db import databases
@@ -11,6 +13,24 @@ from course_db.errors import SetupError
 if TYPE_CHECKING:
     from course_db.lessons import Lesson
     from course_db.server import Server
+
+
+@dataclass(frozen=True)
+class Databases:
+    """The URLs of one check's fresh databases: the lesson's own (`url`) and, for a lesson with
+    several (08), each extra one by the variable the learner's `env.py` reads it from."""
+
+    url: str
+    extra: dict[str, str] = field(default_factory=dict)  # ANALYTICS_DATABASE_URL -> its URL
+
+    def env(self) -> dict[str, str]:
+        """The variables the learner's code finds: `DATABASE_URL`, and with extra databases
+        `MAIN_DATABASE_URL` (the same database) and each extra one's."""
+        env = {"DATABASE_URL": self.url}
+        if self.extra:
+            env["MAIN_DATABASE_URL"] = self.url
+            env.update(self.extra)
+        return env
 
 
 def exercise_database(lesson: Lesson) -> str:

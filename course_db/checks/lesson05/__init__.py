@@ -1,7 +1,7 @@
 """Lesson 05's grader: the unsafe rename/NOT NULL/index revision, rewritten as six safe ones.
 
-Runs in the isolated child, with the learner's project copied to `project` (its working
-directory) and `database_url` a fresh copy of the lesson's template (100,000 users).
+Runs in the isolated child, with the learner's project copied to `root` (its working
+directory) and `databases.url` a fresh copy of the lesson's template (100,000 users).
 
 Each revision is run on its own, the way a deploy runs it, while the release of the app that runs
 during that step queries `users` from threads (v1, v2: see `app.py`), and while a long
@@ -16,7 +16,6 @@ nothing in the SQL of the six revisions.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -38,10 +37,10 @@ from course_db.checks.lesson05.app import (
     app_result,
 )
 from course_db.checks.lesson05.schema import CHECKS, snapshot
-from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic
+from course_db.lesson_databases import Databases
 
 SQUAWK = Path(__file__).with_name("squawk.toml")  # the course's pinned settings
 HOLD = 4.5  # the long read ends after this long, whatever happens
@@ -98,10 +97,7 @@ class Outcome:
         return self.first.ok or (self.retry is not None and self.retry.ok)
 
 
-def grade(project: str, database_url: str) -> Graded:
-    os.environ["DATABASE_URL"] = database_url
-    os.chdir(project)
-    root = Path(project)
+def grade(root: Path, databases: Databases) -> list[Result]:
     gate = chain_gate(root, [spec.revision for spec in STEPS], TASKS)
     if gate is not None:
         return gate
@@ -110,7 +106,7 @@ def grade(project: str, database_url: str) -> Graded:
     linter = threading.Thread(target=lambda: lint.update(run_squawk(scripts, SQUAWK)))
     if scripts:
         linter.start()  # squawk reads the SQL while the revisions run
-    dsn = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    dsn = databases.url.replace("postgresql+psycopg://", "postgresql://", 1)
     app = App(dsn)
     results: list[Result] = []
     outcomes: list[Outcome] = []
@@ -136,7 +132,7 @@ def grade(project: str, database_url: str) -> Graded:
     if scripts:
         linter.join()
     results.append(lint_result(6, root, scripts, sql_error, lint))
-    return complete(TASKS, results)
+    return results
 
 
 def grade_step(

@@ -1,7 +1,7 @@
 """Lesson 07's grader: the container entrypoint (task 1), the PR workflow (task 2) and the
 migration lock in env.py (task 3).
 
-Runs in the isolated child, with the learner's project copied to `project` and `database_url` a
+Runs in the isolated child, with the learner's project copied to `root` and `databases.url` a
 fresh copy of the lesson's (empty) template. The entrypoint runs for real, with bash, in four
 scenarios at once, each against its own `Gate` (a port in front of the real server, see
 `proxy.py`):
@@ -18,7 +18,6 @@ scenarios at once, each against its own `Gate` (a port in front of the real serv
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -48,10 +47,11 @@ from course_db.checks.lesson07.script import (
 )
 from course_db.checks.lesson07.workflow import ROWS as WORKFLOW_ROWS
 from course_db.checks.lesson07.workflow import grade_workflow
-from course_db.checks.tasklist import Graded, complete
+from course_db.checks.tasklist import every_task
 from course_db.grading import Result
 from course_db.inspection import scalar
 from course_db.isolation import scratch_dir
+from course_db.lesson_databases import Databases
 from course_db.processes import kill_group
 from course_db.server import Server, get_server
 
@@ -98,11 +98,9 @@ def downgrade() -> None:
 '''
 
 
-def grade(project: str, database_url: str) -> Graded:
-    root = Path(project)
-    os.chdir(root)
+def grade(root: Path, databases: Databases) -> list[Result]:
     server = get_server()
-    dbname = make_url(database_url).database or ""
+    dbname = make_url(databases.url).database or ""
     workflow: list[Result] = []
     reader = threading.Thread(target=lambda: workflow.extend(grade_workflow(root)))
     reader.start()
@@ -120,7 +118,7 @@ def grade(project: str, database_url: str) -> Graded:
     else:
         results = run_scenarios(root, server, dbname, text)
     reader.join()
-    return complete(TASKS, [*results, *workflow], why)
+    return every_task(TASKS, [*results, *workflow], why)
 
 
 def run_scenarios(root: Path, server: Server, dbname: str, text: str) -> list[Result]:

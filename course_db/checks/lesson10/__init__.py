@@ -1,7 +1,7 @@
 """Lesson 10's grader: the capstone's expand/backfill/contract chain, its tests, its deploy order.
 
-Runs in the isolated child, with the learner's project copied to `project` (its working
-directory) and `database_url` a fresh copy of the lesson's template: 1,000 customers, no revision.
+Runs in the isolated child, with the learner's project copied to `root` (its working
+directory) and `databases.url` a fresh copy of the lesson's template: 1,000 customers, no revision.
 
   tests      (task 5) forked first: lesson 06's harness runs the learner's tests on their chain
              and on three broken variants of it (`learner_tests.py`), while the rest goes on
@@ -9,7 +9,7 @@ directory) and `database_url` a fresh copy of the lesson's template: 1,000 custo
   row by row (tasks 1-3) on a second fresh copy: each revision alone, what it changed compared
              with every customer's row before (`steps.py`)
   round trip (task 4) `downgrade base` there: schema and every table's checksum as at the start
-  workload   (tasks 1-3) on `database_url`: each revision deployed while the release that must
+  workload   (tasks 1-3) on `databases.url`: each revision deployed while the release that must
              survive it runs (`app.py`): v1 across 0001, v2 across 0002, v3 across 0003
 """
 
@@ -23,7 +23,6 @@ from pathlib import Path
 
 import psycopg
 
-from course_db import databases
 from course_db.checks.kit.revisions import chain_gate
 from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
 from course_db.checks.kit.workload import Op
@@ -31,10 +30,11 @@ from course_db.checks.lesson10 import learner_tests
 from course_db.checks.lesson10.app import APP_NAME, App, app_result
 from course_db.checks.lesson10.steps import ROUND_TRIP, STEPS, Step, fixture_rows, grade_steps
 from course_db.checks.mutation.plugin import drop_stale
-from course_db.checks.tasklist import Graded, complete
+from course_db.databases import clone, db_name, drop_database, ensure_template
 from course_db.grading import Result
 from course_db.inprocess import Step as AlembicStep
 from course_db.inprocess import alembic
+from course_db.lesson_databases import Databases
 from course_db.server import Server, get_server
 
 SQUAWK = Path(__file__).with_name("squawk.toml")
@@ -57,10 +57,8 @@ TASKS = [
 ]
 
 
-def grade(project: str, database_url: str) -> Graded:
-    os.environ["DATABASE_URL"] = database_url
-    os.chdir(project)
-    root = Path(project)
+def grade(root: Path, databases: Databases) -> list[Result]:
+    database_url = databases.url
     gate = chain_gate(root, [step.revision for step in STEPS], TASKS)
     if gate is not None:
         return gate
@@ -79,28 +77,28 @@ def grade(project: str, database_url: str) -> Graded:
     chain_works = all(result.passed for result in results if result.task <= 4)
     own = tests.results(TESTS_WAIT, chain_works) if tests else [_no_tests()]
     results += learner_tests.task_results(own, root)
-    return complete(TASKS, results)
+    return results
 
 
 def _row_by_row(root: Path, database_url: str) -> list[Result]:
     """Tasks 1-4 on a second fresh copy of the template, with nothing else running."""
     server = get_server()
     drop_stale_copies(server)
-    name = databases.db_name("10", f"rows_{os.getpid()}")
-    template = databases.ensure_template(server, "10", learner_tests.FIXTURE)
-    url = databases.clone(server, template, name)
+    name = db_name("10", f"rows_{os.getpid()}")
+    template = ensure_template(server, "10", learner_tests.FIXTURE)
+    url = clone(server, template, name)
     os.environ["DATABASE_URL"] = url
     try:
         with psycopg.connect(_dsn(url), autocommit=True) as conn:
             conn.prepare_threshold = None  # the schema changes under it
             return grade_steps(root, conn)
     finally:
-        databases.drop_database(server, name)
+        drop_database(server, name)
 
 
 def drop_stale_copies(server: Server) -> None:
     """Drop the second copies of checks that were stopped at their time limit (pid gone)."""
-    stem = re.escape(databases.db_name("10", "rows_"))
+    stem = re.escape(db_name("10", "rows_"))
     drop_stale(server, re.compile(stem + r"(?P<pid>\d+)$"))
 
 
