@@ -58,7 +58,7 @@ class Attempt:
 
 
 @dataclass
-class Run:
+class RecordedStep:
     step: Step
     attempts: list[Attempt]
     never_awaited: bool  # Python warned "coroutine ... was never awaited"
@@ -77,13 +77,13 @@ class Recorder:
             Attempt(str(cparams.get("dbname", "")), dialect.is_async, type(dialect).__name__)
         )
 
-    def run(self, root: Path, verb: str, *args: str, sql: bool = False) -> Run:
+    def run(self, root: Path, verb: str, *args: str, sql: bool = False) -> RecordedStep:
         self.attempts = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # whatever filters the process has, see them all
             step = alembic(root, verb, *args, sql=sql)
         never_awaited = any(NEVER_AWAITED in str(warning.message) for warning in caught)
-        return Run(step, list(self.attempts), never_awaited)
+        return RecordedStep(step, list(self.attempts), never_awaited)
 
 
 def grade(root: Path, databases: Databases) -> list[Result]:
@@ -133,7 +133,7 @@ def _used_decoy(attempts: list[Attempt]) -> bool:
     return any(attempt.database == DECOY_DB for attempt in attempts)
 
 
-def _migrated(root: Path, database_url: str, run: Run) -> Result:
+def _migrated(root: Path, database_url: str, run: RecordedStep) -> Result:
     name = MIGRATED
     step = run.step
     if _used_decoy(run.attempts):
@@ -187,7 +187,7 @@ def _migrated(root: Path, database_url: str, run: Run) -> Result:
     return Result(1, name, True)
 
 
-def _refuses_without_url(online_run: Run, offline_run: Run) -> Result:
+def _refuses_without_url(online_run: RecordedStep, offline_run: RecordedStep) -> Result:
     name = REFUSES
     online, offline = online_run.step, offline_run.step
     if _used_decoy(online_run.attempts):
@@ -229,7 +229,7 @@ def _refuses_without_url(online_run: Run, offline_run: Run) -> Result:
     return Result(1, name, True)
 
 
-def _async_engine(run: Run) -> Result:
+def _async_engine(run: RecordedStep) -> Result:
     name = ASYNC
     step, attempts = run.step, run.attempts
     if not attempts:
@@ -340,7 +340,7 @@ def _describe(diff: Any) -> str:  # a tuple, or a list of them (alembic.autogene
     return kind.replace("_", " ")
 
 
-def _offline(run: Run) -> Result:
+def _offline(run: RecordedStep) -> Result:
     name = OFFLINE
     step = run.step
     if run.attempts:

@@ -39,7 +39,7 @@ from course_db.checks.lesson07.script import (
     NOT_WRITTEN_OTHERS,
     SCRIPT,
     Reaper,
-    Run,
+    ScriptRun,
     is_placeholder,
     script_env,
     start,
@@ -360,9 +360,11 @@ def unset(root: Path, server: Server, dbname: str, work: Path, reaper: Reaper) -
 
 
 # Task 3 ----------------------------------------------------------------------------------------
-def watch_lock(holder: psycopg.Connection, run: Run | subprocess.Popen[bytes], limit: float) -> str:
+def watch_lock(
+    holder: psycopg.Connection, run: ScriptRun | subprocess.Popen[bytes], limit: float
+) -> str:
     """While the course holds the lock: did the upgrade wait for it, or go ahead without it?"""
-    proc = run.proc if isinstance(run, Run) else run
+    proc = run.proc if isinstance(run, ScriptRun) else run
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and proc.poll() is None:
         if scalar(
@@ -429,7 +431,7 @@ def lock_alone(root: Path, server: Server, dbname: str) -> str:
 
 
 # Helpers -------------------------------------------------------------------------------------
-def _sleep_unless_done(run: Run, seconds: float) -> bool:
+def _sleep_unless_done(run: ScriptRun, seconds: float) -> bool:
     """Sleep `seconds`; True if the script ended meanwhile."""
     try:
         run.proc.wait(seconds)

@@ -69,7 +69,7 @@ def script_env(
 
 
 @dataclass
-class Run:
+class ScriptRun:
     """One start of the script: what it did and how it ended."""
 
     proc: subprocess.Popen[bytes]
@@ -80,7 +80,7 @@ class Run:
     returncode: int | None = None  # None: still running when the course stopped it
     seconds: float = 0.0
 
-    def wait(self, limit: float) -> Run:
+    def wait(self, limit: float) -> ScriptRun:
         """Wait until `limit` seconds after the start; then stop the script's whole group."""
         try:
             self.returncode = self.proc.wait(max(0.0, self.began + limit - time.monotonic()))
@@ -159,7 +159,7 @@ class Reaper:
 
 def start(
     project: Path, env: dict[str, str], work: Path, name: str, reaper: Reaper | None = None
-) -> Run:
+) -> ScriptRun:
     """`bash scripts/entrypoint.sh <app command>` in `project`, in its own process group."""
     log, started_file = work / f"{name}.log", work / f"{name}.started"
     command = ["sh", "-c", 'printf "%s\\n" "$$" "$@" > "$0"', str(started_file), *APP_ARGS]
@@ -175,7 +175,7 @@ def start(
         )
     if reaper is not None:
         reaper.watch(proc.pid)
-    return Run(proc, log, started_file, time.monotonic(), (str(work), str(project)))
+    return ScriptRun(proc, log, started_file, time.monotonic(), (str(work), str(project)))
 
 
 # Reading the script: what it says, to name the real problem ---------------------------------

@@ -28,12 +28,11 @@ from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run
 from course_db.checks.kit.workload import Op
 from course_db.checks.lesson10 import learner_tests
 from course_db.checks.lesson10.app import APP_NAME, App, app_result
-from course_db.checks.lesson10.steps import ROUND_TRIP, STEPS, Step, fixture_rows, grade_steps
+from course_db.checks.lesson10.steps import ROUND_TRIP, STEPS, StepSpec, fixture_rows, grade_steps
 from course_db.checks.mutation.plugin import drop_stale
 from course_db.databases import clone, db_name, drop_database, ensure_template
 from course_db.grading import Result
-from course_db.inprocess import Step as AlembicStep
-from course_db.inprocess import alembic
+from course_db.inprocess import Step, alembic
 from course_db.lesson_databases import Databases
 from course_db.server import Server, get_server
 
@@ -109,7 +108,7 @@ def _workload(root: Path, database_url: str) -> Result:
         conn.prepare_threshold = None
         app = App(dsn, fixture_rows(conn))
         logged: list[tuple[str, int, str, list[Op]]] = []
-        failed: tuple[Step, AlembicStep] | None = None
+        failed: tuple[StepSpec, Step] | None = None
         for step in STEPS:
             with app.running(step.release) as ops:
                 time.sleep(LEAD)
@@ -137,7 +136,7 @@ def _settle(ops: list[Op], since: float) -> None:
         time.sleep(0.02)
 
 
-def _deploy(root: Path, revision: str) -> AlembicStep:
+def _deploy(root: Path, revision: str) -> Step:
     """`alembic upgrade <revision>`, again if it gave up on a lock (its lock_timeout)."""
     for _ in range(RETRIES):
         ran = alembic(root, "upgrade", revision)
