@@ -5,6 +5,12 @@ fresh database from the lesson's template, then, in isolated processes (`isolati
 the project to a scratch folder (`copying.py`) and runs the lesson's grader on both. However the
 check ends, its guardian drops the database and the folder. A warm worker clones the next check's
 database after answering (`Spares`), off the learner's clock.
+
+The grader contract: `course_db.checks.lessonNN` declares `TASKS` and
+`grade(project: Path, databases: Databases) -> list[Result]`. This runner does the rest, the same
+for every lesson: the project's copy is the working directory, `databases.env()` is in the
+environment (`DATABASE_URL`, and lesson 08's `MAIN_DATABASE_URL` and `ANALYTICS_DATABASE_URL`),
+every task is listed in `TASKS` order (`checks.tasklist`), and the results go back to the parent.
 """
 
 from __future__ import annotations
@@ -16,14 +22,15 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import sqlalchemy.exc
 
 from course_db import databases, progress, schema_diagram
-from course_db.checks.tasklist import Graded, Tasks, complete
+from course_db.checks.tasklist import Graded, Tasks, complete, every_task
 from course_db.copying import copy_project
 from course_db.errors import SetupError, first_line, full_server_tip
 from course_db.grading import Report, Result
@@ -31,12 +38,12 @@ from course_db.isolation import (
     Job,
     Limits,
     Outcome,
-    call,
     prune_scratch_dirs,
     run_isolated,
     scratch_dir,
     settle,
 )
+from course_db.lesson_databases import Databases
 from course_db.lessons import Lesson, get_lesson, source
 from course_db.paths import ROOT
 from course_db.server import Server, get_server
@@ -114,27 +121,22 @@ def grade_copy(
 ) -> Outcome:
     """Run the lesson's grader on a throwaway copy of `folder` (the learner's stays untouched).
 
-    The databases are taken here; the check's guardian drops them however the check ends. A
-    lesson with extra databases gets their URLs as the grader's `extra_env` argument
-    (`MAIN_DATABASE_URL`, `ANALYTICS_DATABASE_URL`, ...); the others' graders never see it.
+    The databases are taken here (the lesson's, and its extra ones: lesson 08's analytics
+    database, say); the check's guardian drops them however the check ends.
     """
     name, url = spares.take(server, lesson)
-    names, extra_env = [name], {}
-    for extra in lesson.extras:  # lesson 08's analytics database, say
+    names, extra_urls = [name], {}
+    for extra in lesson.extras:
         extra_name, extra_url = spares.take_database(server, extra.key, extra.fixture_path)
         names.append(extra_name)
-        extra_env[extra.env_var] = extra_url
-    if extra_env:
-        extra_env["MAIN_DATABASE_URL"] = url
+        extra_urls[extra.env_var] = extra_url
     spares.used.extend(names)  # dropped again by `tidy` if the guardian could not
     kwargs: dict[str, object] = {
         "lesson": lesson.number,
         "folder": str(folder),
-        "database_url": url,
+        "databases": asdict(Databases(url, extra_urls)),
         "copy_limit": lesson.copy_limit_mb * 2**20,
     }
-    if extra_env:
-        kwargs["extra_env"] = extra_env
     limits = Limits(timeout=timeout, memory=lesson.memory_limit_mb * 2**20)
 
     def drop_databases() -> None:
@@ -145,23 +147,22 @@ def grade_copy(
     return run_isolated(Job(__name__, "grade_in_copy", kwargs), limits, drop_databases)
 
 
-def grade_in_copy(
-    lesson: str,
-    folder: str,
-    database_url: str,
-    copy_limit: int,
-    extra_env: dict[str, str] | None = None,
-) -> Graded:
-    """In the check's grader: copy the project (guarded, inside the time limit), then grade it."""
+def grade_in_copy(lesson: str, folder: str, databases: dict[str, Any], copy_limit: int) -> Graded:
+    """In the check's grader: copy the project (guarded, inside the time limit), then grade it.
+
+    The grader runs in the copy, with its databases in the environment; what it returns becomes
+    one row per task of `TASKS`, in order.
+    """
     with scratch_dir("check") as tmp:
         copy = Path(tmp) / "project"
         copy_project(Path(folder), copy, copy_limit)
-        kwargs: dict[str, object] = {"project": str(copy), "database_url": database_url}
-        if extra_env:
-            kwargs["extra_env"] = extra_env
+        urls = Databases(**databases)
+        grader = importlib.import_module(f"course_db.checks.lesson{lesson}")
+        os.chdir(copy)
+        os.environ.update(urls.env())
         try:
-            rows: Graded = call(Job(f"course_db.checks.lesson{lesson}", "grade", kwargs))
-            return rows
+            results: list[Result] = grader.grade(copy, urls)
+            return complete(grader.TASKS, results)
         except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
             # The learner's own steps report their errors as results; this is the grader's own
             # connection, lost: the server stopped or restarted mid-check.
@@ -259,7 +260,7 @@ def results_of(outcome: Outcome, lesson: Lesson) -> list[Result]:
         tasks = lesson_tasks(lesson)
         first = Result(tasks[0][0], tasks[0][1], False, stopped + last_output(outcome.output))
         why = f"Not checked: the check was stopped (task {first.task} says why)."
-        return [Result(**row) for row in complete(tasks, [first], why)]
+        return every_task(tasks, [first], why)
     if not outcome.value:
         return []
     return [Result(**item) for item in outcome.value]

@@ -6,26 +6,22 @@ Exit codes: 0 done (or passed), 1 the learner's work fails a check, 2 a setup pr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import math
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from course_db.errors import SetupError
 from course_db.isolation import IN_CHECK, prune_scratch_dirs
-from course_db.paths import ROOT, state_dir
+from course_db.paths import ROOT
 
 if TYPE_CHECKING:
-    from course_db.lessons import Lesson
     from course_db.server import Server
 
 log = logging.getLogger("course_db")
@@ -205,6 +201,7 @@ def cmd_alembic(args: argparse.Namespace) -> int:
     """Run the real Alembic CLI on your exercise, against its exercise database."""
     from course_db import databases
     from course_db.alembic_runner import run_alembic
+    from course_db.lesson_databases import exercise_database
     from course_db.lessons import get_lesson
     from course_db.server import get_server
 
@@ -259,25 +256,10 @@ def seconds(text: str) -> float:
     return value
 
 
-def exercise_database(lesson: Lesson) -> str:
-    """The exercise database's URL, creating it (and any extra ones) from its template if needed."""
-    from course_db import databases
-    from course_db.server import get_server
-
-    server = get_server()
-    name = databases.db_name(lesson.number, "exercise")
-    with databases.admin(server) as conn:
-        exists = databases.comment_of(conn, name) is not None
-    if not exists:
-        template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
-        databases.clone(server, template, name)
-    databases.ensure_extras(server, lesson, "exercise")
-    return server.url(name)
-
-
 def cmd_graph(args: argparse.Namespace) -> int:
     """Draw your exercise's revision graph, marking the revision its database is at."""
     from course_db import revision_graph
+    from course_db.lesson_databases import exercise_database
     from course_db.lessons import get_lesson
 
     lesson = get_lesson(args.lesson)
@@ -329,6 +311,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from course_db.checking import Spares
     from course_db.lessons import get_lesson
     from course_db.server import get_server
+    from course_db.starter import restore_starter
 
     lesson = get_lesson(args.lesson)
     server = get_server()
@@ -348,64 +331,6 @@ def confirm(question: str, without_terminal: str) -> bool:
     if not sys.stdin.isatty():
         raise SetupError("Not asking without a terminal.", tip=without_terminal)
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
-def restore_starter(lesson: Lesson) -> Path:
-    """Back the exercise folder up under .course/backups, then check the starter out of git.
-
-    Two resets at once take turns (a lock in .course/), and each keeps its own backup.
-    """
-    with state_lock("reset"):
-        return _restore_starter(lesson)
-
-
-def _restore_starter(lesson: Lesson) -> Path:
-    folder = lesson.starter_dir
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup = Path(tempfile.mkdtemp(prefix=f"{lesson.slug}-{stamp}-", dir=state_dir("backups")))
-    if folder.exists():
-        shutil.copytree(folder, backup, symlinks=True, dirs_exist_ok=True)
-    ref = next(
-        (
-            ref
-            for ref in ("origin/HEAD", "origin/main", "HEAD")
-            if _git_ok("rev-parse", "--verify", "-q", ref)
-        ),
-        None,
-    )
-    if ref is None:
-        raise SetupError(
-            "This folder is not a git checkout of the course.",
-            tip="clone the course with git to restore starter files.",
-        )
-    relative = str(folder.relative_to(ROOT))
-    if folder.exists():
-        shutil.rmtree(folder)
-    subprocess.run(
-        ["git", "checkout", ref, "--", relative], cwd=ROOT, check=True, capture_output=True
-    )
-    subprocess.run(["git", "reset", "-q", "--", relative], cwd=ROOT, capture_output=True)
-    return backup.relative_to(ROOT)
-
-
-@contextlib.contextmanager
-def state_lock(name: str) -> Iterator[None]:
-    """An exclusive lock between processes of this checkout (`.course/NAME.lock`)."""
-    with open(state_dir() / f"{name}.lock", "w") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock; the course supports it through WSL
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _git_ok(*args: str) -> bool:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True).returncode == 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -431,6 +356,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         )
         return 0
     if args.lesson:
+        from course_db.lesson_databases import exercise_database, lesson_database_url
         from course_db.lessons import get_lesson
 
         lesson = get_lesson(args.lesson)
@@ -475,26 +401,6 @@ def db_status(server: Server) -> int:
 
 def size_text(size: int) -> str:
     return f"{size / 2**20:.1f} MB"
-
-
-def lesson_database_url(server: Server, lesson: Lesson, name: str) -> str:
-    """The URL of one of a lesson's exercise databases by name: `main`, or an extra one."""
-    from course_db import databases
-
-    urls = {"main": server.url(databases.db_name(lesson.number, "exercise"))}
-    urls.update(
-        {
-            extra.name: server.url(databases.db_name(extra.key, "exercise"))
-            for extra in lesson.extras
-        }
-    )
-    if name not in urls:
-        raise SetupError(
-            f"Lesson {lesson.number} has no database named {name!r}.",
-            tip="its databases are " + ", ".join(urls) + ".",
-        )
-    url: str = urls[name]
-    return url
 
 
 def _bundled_psql() -> str:

@@ -56,13 +56,14 @@ def alembic(project: Path, verb: str, *args: str, x: Sequence[str] = (), **kwarg
     buffer = Tee()
     cmd_opts = Namespace(x=list(x)) if x else None
     config = Config(str(project / "alembic.ini"), stdout=cast(TextIO, buffer), cmd_opts=cmd_opts)
-    schema_diagram.note_before()
+    if not x:  # lesson 08's `-x db=...` migrates other databases than DATABASE_URL's: no picture
+        schema_diagram.note_before()
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             getattr(command, verb)(config, *args, **kwargs)
     except BaseException as exc:  # learner code can raise anything, SystemExit included
         return Step(shown, False, buffer.getvalue(), describe_exception(exc, project), exc)
-    if verb == "upgrade" and not kwargs.get("sql") and reaches_head(config, args[0]):
+    if verb == "upgrade" and not x and not kwargs.get("sql") and reaches_head(config, args[0]):
         schema_diagram.note_after()
     return Step(shown, True, buffer.getvalue())
 

@@ -80,7 +80,7 @@ def take_spare(
 def test_two_resets_of_the_files_at_once_each_keep_a_backup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from course_db import cli, paths
+    from course_db import paths, starter
 
     repo = tmp_path / "repo"
     exercise = repo / "exercises" / "01_x"
@@ -91,7 +91,7 @@ def test_two_resets_of_the_files_at_once_each_keep_a_backup(
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "starter"], check=True)
     (exercise / "alembic.ini").write_text("the learner's work\n")
-    monkeypatch.setattr(cli, "ROOT", repo)
+    monkeypatch.setattr(starter, "ROOT", repo)
     monkeypatch.setattr(paths, "STATE", repo / ".course")
     lesson = type("FakeLesson", (), {"starter_dir": exercise, "slug": "01_x"})()
 
@@ -100,7 +100,7 @@ def test_two_resets_of_the_files_at_once_each_keep_a_backup(
 
     def reset() -> None:
         try:
-            backups.append(cli.restore_starter(lesson))
+            backups.append(starter.restore_starter(lesson))
         except BaseException as exc:
             errors.append(exc)
 

@@ -156,7 +156,7 @@ def test_check_syntax_error_points_at_the_file(
 def test_learner_squawk_config_is_the_course_config() -> None:
     """The exercise's .squawk.toml is a copy of the pinned one the grader uses."""
     lesson = get_lesson("05")
-    course = tomllib.loads((ROOT / "course_db/checks/squawk05.toml").read_text())
+    course = tomllib.loads((ROOT / "course_db/checks/lesson05/squawk.toml").read_text())
     for folder in (lesson.starter_dir, lesson.solution_dir):
         assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
 

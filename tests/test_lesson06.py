@@ -14,7 +14,7 @@ from helpers import assert_learner_failure, copies, edit, failure_text, grade_un
 
 from course_db import databases
 from course_db.checking import run_check
-from course_db.checks.lesson06_histories import BASE, BROKEN, REFORMATTED, build
+from course_db.checks.lesson06.histories import BASE, BROKEN, REFORMATTED, build
 from course_db.grading import Report
 from course_db.lessons import get_lesson
 from course_db.server import Server

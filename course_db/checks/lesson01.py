@@ -1,13 +1,12 @@
 """Lesson 01's grader: a revision that creates `author_slugs` and fills it with slugs computed in
 Python, and a downgrade that removes exactly that.
 
-Runs in the isolated child, with the learner's project copied to `project` (its working
-directory) and `database_url` a fresh copy of the lesson's template, already in `DATABASE_URL`.
+Runs in the isolated child, with the learner's project copied to `root` (its working
+directory) and `databases.url` a fresh copy of the lesson's template, already in `DATABASE_URL`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import psycopg
 
-from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import alembic
 from course_db.inspection import (
@@ -27,6 +25,7 @@ from course_db.inspection import (
     table_exists,
     unique_indexes,
 )
+from course_db.lesson_databases import Databases
 
 TABLE = "author_slugs"
 EXAMPLES = 3
@@ -57,10 +56,8 @@ def expected_slugs(authors: list[tuple[int, str | None]]) -> dict[int, str]:
     return result
 
 
-def grade(project: str, database_url: str) -> Graded:
-    os.environ["DATABASE_URL"] = database_url
-    os.chdir(project)
-    root = Path(project)
+def grade(root: Path, databases: Databases) -> list[Result]:
+    database_url = databases.url
     with connect(database_url) as conn:
         conn.autocommit = True
         before = schema_objects(conn)
@@ -71,13 +68,13 @@ def grade(project: str, database_url: str) -> Graded:
     results: list[Result] = []
     step = alembic(root, "upgrade", "head")
     if not step.ok:
-        return complete(TASKS, [Result(1, SHAPE, False, step.explain())])
+        return [Result(1, SHAPE, False, step.explain())]
     with connect(database_url) as conn:
         results.append(_table_shape(conn))
         results.append(_slug_values(conn, expected, authors))
         first = _slugs(conn)
     results.extend(_round_trip(root, database_url, before, authors_sum, first))
-    return complete(TASKS, results)
+    return results
 
 
 def _table_shape(conn: psycopg.Connection) -> Result:

@@ -1,7 +1,7 @@
 """Lesson 04's grader: the `full_name` backfill (0002) and the address split (0003), row by row.
 
 Runs in the isolated child, with the learner's project copied to `project` (its working
-directory) and `database_url` a fresh copy of the lesson's template: 1,000 users at revision
+directory) and `databases.url` a fresh copy of the lesson's template: 1,000 users at revision
 0001_create_users. The steps, all on that copy:
 
   upgrade head                  task 1: full_name is varchar(200) NOT NULL, exact for every user
@@ -16,7 +16,6 @@ directory) and `database_url` a fresh copy of the lesson's template: 1,000 users
 from __future__ import annotations
 
 import ast
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,6 @@ from typing import Any
 import psycopg
 
 from course_db.checks.kit.values import show_value
-from course_db.checks.tasklist import Graded, complete
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic
 from course_db.inspection import (
@@ -38,6 +36,7 @@ from course_db.inspection import (
     table_columns,
     table_exists,
 )
+from course_db.lesson_databases import Databases
 
 BASE, FULL_NAME, SPLIT = "0001_create_users", "0002_full_name", "0003_split_addresses"
 ADDRESS_COLUMNS = ("address_street", "address_city", "address_postal")
@@ -96,13 +95,11 @@ def expected_address(user: UserRow) -> Address | None:
     return None if all(part is None for part in address) else address
 
 
-def grade(project: str, database_url: str) -> Graded:
-    os.environ["DATABASE_URL"] = database_url
-    os.chdir(project)
-    with connect(database_url) as conn:  # idle between reads (autocommit): it holds no lock
+def grade(project: Path, databases: Databases) -> list[Result]:
+    with connect(databases.url) as conn:  # idle between reads (autocommit): it holds no lock
         conn.autocommit, conn.prepare_threshold = True, None  # the schema changes under it
-        results = _grade(Path(project), conn)
-    return complete(TASKS, _frozen_in_time(Path(project), results))
+        results = _grade(project, conn)
+    return _frozen_in_time(project, results)
 
 
 def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:

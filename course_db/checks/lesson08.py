@@ -1,8 +1,8 @@
 """Lesson 08's grader: one env.py, two databases, each migrated only with its own revisions' code.
 
-Runs in the isolated child, with the learner's project copied to `project` (its working
-directory), `database_url` a fresh, empty main database and `extra_env` holding MAIN_DATABASE_URL
-(the same) and ANALYTICS_DATABASE_URL (a fresh, empty analytics database). The steps:
+Runs in the isolated child, with the learner's project copied to `root` (its working directory)
+and `databases` holding a fresh, empty main database (`MAIN_DATABASE_URL`, also `DATABASE_URL`)
+and a fresh, empty analytics database (`ANALYTICS_DATABASE_URL`). The steps:
 
   -x db=main upgrade head        task 1: users and orders in main, main at head, analytics empty
   -x db=main check               task 1: main's target_metadata is main's models
@@ -22,10 +22,11 @@ from pathlib import Path
 
 import psycopg
 
-from course_db.checks.tasklist import Graded, complete, not_checked
+from course_db.checks.tasklist import not_checked
 from course_db.grading import Result
 from course_db.inprocess import Step, alembic
 from course_db.inspection import connect, table_exists
+from course_db.lesson_databases import Databases
 
 HEAD = "0002_orders_and_daily_stats"
 TABLES = {"main": ("users", "orders"), "analytics": ("page_views", "daily_stats")}
@@ -36,12 +37,8 @@ UNKNOWN = "reporting"
 UNREACHABLE_URL = "postgresql+psycopg://nobody@127.0.0.1:1/no_server_here"
 
 
-def grade(project: str, database_url: str, extra_env: dict[str, str]) -> Graded:
-    os.environ.update(extra_env)
-    os.environ["DATABASE_URL"] = database_url
-    os.chdir(project)
-    root = Path(project)
-    urls = {name: extra_env[variable] for name, variable in VARIABLES.items()}
+def grade(root: Path, databases: Databases) -> list[Result]:
+    urls = {name: databases.env()[variable] for name, variable in VARIABLES.items()}
     with connect(urls["main"]) as main, connect(urls["analytics"]) as analytics:
         conns = {"main": main, "analytics": analytics}
         for conn in conns.values():  # idle between reads (autocommit): it holds no lock
@@ -50,7 +47,7 @@ def grade(project: str, database_url: str, extra_env: dict[str, str]) -> Graded:
         results.append(_downgrade(root, conns, results[-1].task == 2 and results[-1].passed))
         results += [_refusal(root, conns, [f"db={UNKNOWN}"]), _refusal(root, conns, [])]
     results += [_offline(root, "main"), _offline(root, "analytics")]
-    return complete(TASKS, results)
+    return results
 
 
 def state(conn: psycopg.Connection) -> tuple[list[str], str | None]:

@@ -1,8 +1,8 @@
 """The grading kit: what two or more lessons' graders use, named by what it does.
 
-A lesson module (`checks/lessonNN*.py`) may import from here and from the course's library; it
-never imports another lesson. When a second lesson needs something a lesson module has, move it
-here first.
+A lesson's grader (`checks/lessonNN.py`, or the package `checks/lessonNN/`) may import from here
+and from the course's library; it never imports another lesson. When a second lesson needs
+something a lesson's grader has, move it here first.
 
 - `revisions`: the learner's revision chain, and the gate that stops a check when it is wrong.
 - `squawk`: each revision's offline SQL, linted by squawk with the course's pinned settings.

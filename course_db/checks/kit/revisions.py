@@ -12,7 +12,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from course_db.checks.tasklist import Graded, Tasks, complete
+from course_db.checks.tasklist import Tasks, every_task
 from course_db.grading import Result
 from course_db.inprocess import describe_exception
 
@@ -36,7 +36,7 @@ def not_chained(wanted: list[str]) -> str:
     return f"Not run: the chain of revisions must be right first (task 1's {wanted[0]})."
 
 
-def chain_gate(root: Path, wanted: list[str], tasks: Tasks) -> Graded | None:
+def chain_gate(root: Path, wanted: list[str], tasks: Tasks) -> list[Result] | None:
     """The whole grade when the revisions are not exactly `wanted`, in order; None when they are.
 
     Task 1 (named `tasks[0]`) fails with what Alembic read, or with why it could not read it.
@@ -45,8 +45,8 @@ def chain_gate(root: Path, wanted: list[str], tasks: Tasks) -> Graded | None:
         chain = revision_chain(root)
     except BaseException as exc:  # a revision that does not even import
         message = "Alembic cannot read your revisions:\n" + describe_exception(exc, root)
-        return complete(tasks, [Result(1, tasks[0][1], False, message)])
+        return every_task(tasks, [Result(1, tasks[0][1], False, message)])
     if chain != wanted:
         message = chain_message(chain, wanted)
-        return complete(tasks, [Result(1, tasks[0][1], False, message)], not_chained(wanted))
+        return every_task(tasks, [Result(1, tasks[0][1], False, message)], not_chained(wanted))
     return None

@@ -1,6 +1,6 @@
 """The course's pytest plugin for the learner's migration tests: a fresh database for every test.
 
-Loaded with `-p course_db.checks.mutation_plugin` by `mutation.py` (the mutation harness and the
+Loaded with `-p course_db.checks.mutation.plugin` by `harness.py` (the mutation harness and the
 notebook's `run_pytest`), never by the course's own test suite. It reads its settings from the
 environment the harness sets:
 

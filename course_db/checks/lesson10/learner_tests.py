@@ -1,5 +1,5 @@
 """Lesson 10's task 5: the learner's tests, run by lesson 06's mutation harness on their own chain
-and on broken variants of it (`lesson10_variants.py`).
+and on broken variants of it (`variants.py`).
 
 The harness forks one pytest per history. It runs here in a helper process forked at the start of
 the check, before the grader opens a connection or starts a thread: a process forked later would
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from course_db import databases
-from course_db.checks import lesson10_variants
-from course_db.checks.mutation import (
+from course_db.checks.lesson10 import variants
+from course_db.checks.mutation.harness import (
     History,
     HistoryRun,
     broken_result,
@@ -158,7 +158,7 @@ def run(project: Path) -> list[dict[str, Any]]:
     server = get_server()
     template = databases.ensure_template(server, "10", FIXTURE)
     with scratch_dir("variants") as tmp:
-        histories = lesson10_variants.histories(project, Path(tmp))
+        histories = variants.histories(project, Path(tmp))
         runs = run_tests_against(
             project / "tests", histories, server, template, RUN_TIMEOUT, lesson="10"
         )

@@ -1,6 +1,6 @@
 """pytest's output, as the learner reads it: no temp or library paths, no timings, no noise.
 
-Used by the mutation harness (`mutation.py`) for every run's summary. Frames in the learner's
+Used by the mutation harness (`harness.py`) for every run's summary. Frames in the learner's
 project stay; frames in pytest-alembic, Alembic, SQLAlchemy and Python become one line.
 """
 

@@ -1,6 +1,6 @@
 """Run the learner's `scripts/entrypoint.sh` for real, with bash, the way a container starts it.
 
-The script gets `DB_HOST`/`DB_PORT` of a `Gate` (lesson07_proxy), `DB_USER` of the course's server,
+The script gets `DB_HOST`/`DB_PORT` of a `Gate` (`proxy.py`), `DB_USER` of the course's server,
 `DB_WAIT_TIMEOUT`, and a `DATABASE_URL` through the gate; `pg_isready` (from the embedded server's
 binaries) and `alembic` (the course's venv) come first on `PATH`. The command it is given writes its
 own PID and arguments to a file: with `exec "$@"` that PID is the script's own, and the arguments
@@ -69,7 +69,7 @@ def script_env(
 
 
 @dataclass
-class Run:
+class ScriptRun:
     """One start of the script: what it did and how it ended."""
 
     proc: subprocess.Popen[bytes]
@@ -80,7 +80,7 @@ class Run:
     returncode: int | None = None  # None: still running when the course stopped it
     seconds: float = 0.0
 
-    def wait(self, limit: float) -> Run:
+    def wait(self, limit: float) -> ScriptRun:
         """Wait until `limit` seconds after the start; then stop the script's whole group."""
         try:
             self.returncode = self.proc.wait(max(0.0, self.began + limit - time.monotonic()))
@@ -159,7 +159,7 @@ class Reaper:
 
 def start(
     project: Path, env: dict[str, str], work: Path, name: str, reaper: Reaper | None = None
-) -> Run:
+) -> ScriptRun:
     """`bash scripts/entrypoint.sh <app command>` in `project`, in its own process group."""
     log, started_file = work / f"{name}.log", work / f"{name}.started"
     command = ["sh", "-c", 'printf "%s\\n" "$$" "$@" > "$0"', str(started_file), *APP_ARGS]
@@ -175,7 +175,7 @@ def start(
         )
     if reaper is not None:
         reaper.watch(proc.pid)
-    return Run(proc, log, started_file, time.monotonic(), (str(work), str(project)))
+    return ScriptRun(proc, log, started_file, time.monotonic(), (str(work), str(project)))
 
 
 # Reading the script: what it says, to name the real problem ---------------------------------

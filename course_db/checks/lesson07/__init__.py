@@ -1,10 +1,10 @@
 """Lesson 07's grader: the container entrypoint (task 1), the PR workflow (task 2) and the
 migration lock in env.py (task 3).
 
-Runs in the isolated child, with the learner's project copied to `project` and `database_url` a
+Runs in the isolated child, with the learner's project copied to `root` and `databases.url` a
 fresh copy of the lesson's (empty) template. The entrypoint runs for real, with bash, in four
 scenarios at once, each against its own `Gate` (a port in front of the real server, see
-lesson07_proxy):
+`proxy.py`):
 
   late     the gate opens after LATE s: the script must wait, migrate, then exec the command (its
            PID is the script's). Meanwhile the course holds the migration lock, as another replica
@@ -18,7 +18,6 @@ lesson07_proxy):
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -33,25 +32,26 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from course_db.alembic_runner import child_env
-from course_db.checks.lesson07_proxy import Gate, gates
-from course_db.checks.lesson07_script import (
+from course_db.checks.lesson07.proxy import Gate, gates
+from course_db.checks.lesson07.script import (
     APP_ARGS,
     NOT_WRITTEN,
     NOT_WRITTEN_OTHERS,
     SCRIPT,
     Reaper,
-    Run,
+    ScriptRun,
     is_placeholder,
     script_env,
     start,
     why_it_went_on,
 )
-from course_db.checks.lesson07_workflow import ROWS as WORKFLOW_ROWS
-from course_db.checks.lesson07_workflow import grade_workflow
-from course_db.checks.tasklist import Graded, complete
+from course_db.checks.lesson07.workflow import ROWS as WORKFLOW_ROWS
+from course_db.checks.lesson07.workflow import grade_workflow
+from course_db.checks.tasklist import every_task
 from course_db.grading import Result
 from course_db.inspection import scalar
 from course_db.isolation import scratch_dir
+from course_db.lesson_databases import Databases
 from course_db.processes import kill_group
 from course_db.server import Server, get_server
 
@@ -98,11 +98,9 @@ def downgrade() -> None:
 '''
 
 
-def grade(project: str, database_url: str) -> Graded:
-    root = Path(project)
-    os.chdir(root)
+def grade(root: Path, databases: Databases) -> list[Result]:
     server = get_server()
-    dbname = make_url(database_url).database or ""
+    dbname = make_url(databases.url).database or ""
     workflow: list[Result] = []
     reader = threading.Thread(target=lambda: workflow.extend(grade_workflow(root)))
     reader.start()
@@ -120,7 +118,7 @@ def grade(project: str, database_url: str) -> Graded:
     else:
         results = run_scenarios(root, server, dbname, text)
     reader.join()
-    return complete(TASKS, [*results, *workflow], why)
+    return every_task(TASKS, [*results, *workflow], why)
 
 
 def run_scenarios(root: Path, server: Server, dbname: str, text: str) -> list[Result]:
@@ -362,9 +360,11 @@ def unset(root: Path, server: Server, dbname: str, work: Path, reaper: Reaper) -
 
 
 # Task 3 ----------------------------------------------------------------------------------------
-def watch_lock(holder: psycopg.Connection, run: Run | subprocess.Popen[bytes], limit: float) -> str:
+def watch_lock(
+    holder: psycopg.Connection, run: ScriptRun | subprocess.Popen[bytes], limit: float
+) -> str:
     """While the course holds the lock: did the upgrade wait for it, or go ahead without it?"""
-    proc = run.proc if isinstance(run, Run) else run
+    proc = run.proc if isinstance(run, ScriptRun) else run
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and proc.poll() is None:
         if scalar(
@@ -431,7 +431,7 @@ def lock_alone(root: Path, server: Server, dbname: str) -> str:
 
 
 # Helpers -------------------------------------------------------------------------------------
-def _sleep_unless_done(run: Run, seconds: float) -> bool:
+def _sleep_unless_done(run: ScriptRun, seconds: float) -> bool:
     """Sleep `seconds`; True if the script ended meanwhile."""
     try:
         run.proc.wait(seconds)

@@ -1,6 +1,6 @@
 """Lesson 07's notebook runs shell scripts the way a container would, with the grader's tools.
 
-`DemoGate` is the grader's `Gate` (lesson07_proxy) kept open across notebook cells: a port on
+`DemoGate` is the grader's `Gate` (`proxy.py`) kept open across notebook cells: a port on
 127.0.0.1 in front of the course's server, closed until `open()` (or `open_after(seconds)`).
 `run_script` runs `bash SCRIPT ARGS` in the scratch project with `DB_HOST`/`DB_PORT` of the gate,
 `DATABASE_URL` through it, `pg_isready` and `alembic` on `PATH`, and the course's time limit. The
@@ -16,12 +16,14 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from course_db.checks.lesson07_proxy import Gate
-from course_db.checks.lesson07_script import script_env
+from course_db.checks.lesson07.proxy import Gate
+from course_db.checks.lesson07.script import pg_bin, script_env
 from course_db.magics import sanitize
 from course_db.processes import kill_group
 from course_db.server import Server
 from course_db.tracebacks import shorten_traceback
+
+__all__ = ["DemoGate", "pg_bin", "run_script"]  # what notebook 07 uses
 
 SHOWN_ADDRESS = "db:PORT"
 

@@ -1,10 +1,10 @@
 """Lesson 05's grader: the unsafe rename/NOT NULL/index revision, rewritten as six safe ones.
 
-Runs in the isolated child, with the learner's project copied to `project` (its working
-directory) and `database_url` a fresh copy of the lesson's template (100,000 users).
+Runs in the isolated child, with the learner's project copied to `root` (its working
+directory) and `databases.url` a fresh copy of the lesson's template (100,000 users).
 
 Each revision is run on its own, the way a deploy runs it, while the release of the app that runs
-during that step queries `users` from threads (v1, v2: see `lesson05_app.py`), and while a long
+during that step queries `users` from threads (v1, v2: see `app.py`), and while a long
 read keeps a transaction open on `users`. A revision that needs ACCESS EXCLUSIVE must give up
 within GIVE_UP_WITHIN seconds (its own lock_timeout: the course never sets one), so the app's
 queries are never stuck behind it; the check then lets the long read end and runs it again. The
@@ -16,7 +16,6 @@ nothing in the SQL of the six revisions.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -28,7 +27,7 @@ import psycopg
 from course_db.checks.kit.revisions import chain_gate
 from course_db.checks.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
 from course_db.checks.kit.workload import Op, error_text
-from course_db.checks.lesson05_app import (
+from course_db.checks.lesson05.app import (
     APP_NAME,
     LONG_READ_SQL,
     SLOW_WRITE_SQL,
@@ -37,13 +36,12 @@ from course_db.checks.lesson05_app import (
     LockWatch,
     app_result,
 )
-from course_db.checks.lesson05_schema import CHECKS, snapshot
-from course_db.checks.tasklist import Graded, complete
+from course_db.checks.lesson05.schema import CHECKS, snapshot
 from course_db.grading import Result
-from course_db.inprocess import Step as AlembicStep
-from course_db.inprocess import alembic
+from course_db.inprocess import Step, alembic
+from course_db.lesson_databases import Databases
 
-SQUAWK = Path(__file__).with_name("squawk05.toml")  # the course's pinned settings
+SQUAWK = Path(__file__).with_name("squawk.toml")  # the course's pinned settings
 HOLD = 4.5  # the long read ends after this long, whatever happens
 GIVE_UP_WITHIN = 4.0
 APP_WAIT_MAX = 3.0
@@ -80,16 +78,16 @@ STEPS = (
 
 
 @dataclass
-class Outcome:
+class Deployment:
     """What happened when one revision ran: first under the long read, then (maybe) again."""
 
     spec: StepSpec
-    first: AlembicStep
+    first: Step
     seconds: float
     read_held_to_end: bool
     ops: list[Op]
     watch: LockWatch
-    retry: AlembicStep | None = None
+    retry: Step | None = None
     problems: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
 
@@ -98,10 +96,7 @@ class Outcome:
         return self.first.ok or (self.retry is not None and self.retry.ok)
 
 
-def grade(project: str, database_url: str) -> Graded:
-    os.environ["DATABASE_URL"] = database_url
-    os.chdir(project)
-    root = Path(project)
+def grade(root: Path, databases: Databases) -> list[Result]:
     gate = chain_gate(root, [spec.revision for spec in STEPS], TASKS)
     if gate is not None:
         return gate
@@ -110,33 +105,36 @@ def grade(project: str, database_url: str) -> Graded:
     linter = threading.Thread(target=lambda: lint.update(run_squawk(scripts, SQUAWK)))
     if scripts:
         linter.start()  # squawk reads the SQL while the revisions run
-    dsn = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    dsn = databases.url.replace("postgresql+psycopg://", "postgresql://", 1)
     app = App(dsn)
     results: list[Result] = []
-    outcomes: list[Outcome] = []
+    deployments: list[Deployment] = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         for spec in STEPS:
-            if outcomes and not outcomes[-1].ran:
-                blocked = f"Not run: fix {outcomes[-1].spec.revision} first."
+            if deployments and not deployments[-1].ran:
+                blocked = f"Not run: fix {deployments[-1].spec.revision} first."
                 results.append(Result(spec.task, step_name(spec), False, blocked))
                 continue
             try:
-                outcome = grade_step(conn, root, dsn, app, spec, scripts)
+                deployment = grade_step(conn, root, dsn, app, spec, scripts)
             except psycopg.Error as exc:  # e.g. the learner dropped `users`
                 results.append(Result(spec.task, step_name(spec), False, cannot_inspect(spec, exc)))
                 break
-            outcomes.append(outcome)
-            message = "\n".join(outcome.problems)
-            results.append(Result(spec.task, step_name(spec), not outcome.problems, message))
+            deployments.append(deployment)
+            message = "\n".join(deployment.problems)
+            results.append(Result(spec.task, step_name(spec), not deployment.problems, message))
         results.append(
             app_result(
-                [(o.spec.revision, o.spec.apps, o.spec.task, o.ops, o.mismatches) for o in outcomes]
+                [
+                    (o.spec.revision, o.spec.apps, o.spec.task, o.ops, o.mismatches)
+                    for o in deployments
+                ]
             )
         )
     if scripts:
         linter.join()
     results.append(lint_result(6, root, scripts, sql_error, lint))
-    return complete(TASKS, results)
+    return results
 
 
 def grade_step(
@@ -146,17 +144,17 @@ def grade_step(
     app: App,
     spec: StepSpec,
     scripts: dict[str, str],
-) -> Outcome:
+) -> Deployment:
     """Run one revision under its step's conditions and judge it, with what it changed."""
     before = snapshot(conn)
-    outcome = run_step(root, dsn, app, spec)
-    if outcome.ran:
+    deployment = run_step(root, dsn, app, spec)
+    if deployment.ran:
         after = snapshot(conn)
         sql = scripts.get(spec.revision, "")
-        outcome.problems.extend(CHECKS[spec.revision](before, after, sql))
+        deployment.problems.extend(CHECKS[spec.revision](before, after, sql))
         if spec.revision != "0001_expand":  # writes from before its trigger are the backfill's
-            outcome.mismatches = app.mismatches(conn, after.names)
-    return outcome
+            deployment.mismatches = app.mismatches(conn, after.names)
+    return deployment
 
 
 def cannot_inspect(spec: StepSpec, exc: psycopg.Error) -> str:
@@ -191,7 +189,7 @@ TASKS = [
 ]
 
 
-def run_step(root: Path, dsn: str, app: App, spec: StepSpec) -> Outcome:
+def run_step(root: Path, dsn: str, app: App, spec: StepSpec) -> Deployment:
     """Run one revision under its step's conditions, then again if it gave up."""
     with app.running(spec.apps) as ops:
         reader = HeldLock(dsn, LONG_READ_SQL, HOLD)
@@ -206,45 +204,45 @@ def run_step(root: Path, dsn: str, app: App, spec: StepSpec) -> Outcome:
         reader.close()
         if writer:
             writer.close()
-        outcome = Outcome(spec, first, seconds, held, ops, watch)
+        deployment = Deployment(spec, first, seconds, held, ops, watch)
         if not first.ok and lock_timeout(first):
             for _ in range(RETRIES):
-                outcome.retry = alembic(root, "upgrade", spec.revision)
-                if outcome.retry.ok or not lock_timeout(outcome.retry):
+                deployment.retry = alembic(root, "upgrade", spec.revision)
+                if deployment.retry.ok or not lock_timeout(deployment.retry):
                     break
                 time.sleep(0.2)
         time.sleep(LAST_TAIL if spec is STEPS[-1] else TAIL)
-    outcome.problems.extend(judge(outcome, started))
-    return outcome
+    deployment.problems.extend(judge(deployment, started))
+    return deployment
 
 
-def lock_timeout(step: AlembicStep) -> bool:
+def lock_timeout(step: Step) -> bool:
     return "LockNotAvailable" in step.error or "lock timeout" in step.error
 
 
-def judge(outcome: Outcome, started: float) -> list[str]:
+def judge(deployment: Deployment, started: float) -> list[str]:
     """What went wrong with the step's locks, waits and errors, in words for the learner."""
-    spec, first = outcome.spec, outcome.first
+    spec, first = deployment.spec, deployment.first
     shown = f"`alembic upgrade {spec.revision}`"
-    during = [op for op in outcome.ops if started <= op.start <= started + outcome.seconds]
+    during = [op for op in deployment.ops if started <= op.start <= started + deployment.seconds]
     app_wait = max((op.wait for op in during), default=0.0)
     write_wait = max((op.wait for op in during if op.is_write), default=0.0)
-    waited = waited_for(outcome.watch)
+    waited = waited_for(deployment.watch)
     problems = []
     if not first.ok and not lock_timeout(first):
         return [first.explain() + hint_for(first.error)]
-    share = outcome.watch.held("ShareLock") if spec.slow_write else ""
+    share = deployment.watch.held("ShareLock") if spec.slow_write else ""
     if spec.gives_up:
-        if first.ok and not outcome.read_held_to_end:
+        if first.ok and not deployment.read_held_to_end:
             problems.append(
-                f"{shown} waited {outcome.seconds:.1f} s {waited}behind a long read and never "
+                f"{shown} waited {deployment.seconds:.1f} s {waited}behind a long read and never "
                 f"gave up. It must give up within {GIVE_UP_WITHIN:.0f} s: start upgrade() with "
                 "op.execute(\"SET LOCAL lock_timeout = '300ms'\") (at most 2s)."
             )
-        elif not first.ok and outcome.seconds > GIVE_UP_WITHIN:
+        elif not first.ok and deployment.seconds > GIVE_UP_WITHIN:
             problems.append(
-                f"{shown} gave up, but only after {outcome.seconds:.1f} s: use a lock_timeout of "
-                "at most 2s, so the app is never stuck behind it for long."
+                f"{shown} gave up, but only after {deployment.seconds:.1f} s: use a lock_timeout "
+                "of at most 2s, so the app is never stuck behind it for long."
             )
         if app_wait > APP_WAIT_MAX:
             problems.append(
@@ -265,11 +263,11 @@ def judge(outcome: Outcome, started: float) -> list[str]:
             f"{shown} gave up (lock timeout) while waiting {waited.strip() or 'for a lock'}. "
             + complete_hint(spec)
         )
-    elif not outcome.read_held_to_end and waited:
+    elif not deployment.read_held_to_end and waited:
         # Only a lock wait seen behind the read counts: on a busy machine (a class checking at
         # once) a correct step can simply take longer than the read, without ever waiting on it.
         problems.append(
-            f"{shown} waited for the long read to end ({outcome.seconds:.1f} s) {waited}: "
+            f"{shown} waited for the long read to end ({deployment.seconds:.1f} s) {waited}: "
             + complete_hint(spec)
         )
     if spec.slow_write and not share and write_wait > WRITE_WAIT_MAX:
@@ -277,14 +275,14 @@ def judge(outcome: Outcome, started: float) -> list[str]:
             f"While the index was built, the app's writes waited up to {write_wait:.1f} s "
             f"(allowed: {WRITE_WAIT_MAX} s). Build it with CREATE INDEX CONCURRENTLY."
         )
-    if outcome.retry is not None and not outcome.retry.ok:
-        again = f"After the long read ended, the check ran it again: {outcome.retry.explain()}"
-        if lock_timeout(outcome.retry):
+    if deployment.retry is not None and not deployment.retry.ok:
+        again = f"After the long read ended, the check ran it again: {deployment.retry.explain()}"
+        if lock_timeout(deployment.retry):
             again += (
                 f"\nIt gave up {RETRIES} times with nothing holding users but the app's short "
                 "queries: is its lock_timeout only a few milliseconds? Use a few hundred."
             )
-        problems.append(again + hint_for(outcome.retry.error))
+        problems.append(again + hint_for(deployment.retry.error))
     return problems
 
 

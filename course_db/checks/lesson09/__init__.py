@@ -1,7 +1,7 @@
 """Lesson 09's grader: repair a project with two heads, a hand-made table and a forgotten import.
 
 Runs in the isolated child, with the learner's project copied to `project` (its working
-directory) and `database_url` a fresh copy of the lesson's template: the production database,
+directory) and `databases.url` a fresh copy of the lesson's template: the production database,
 at 0003_order_status (Ana's branch), never touched by Ben's 0002_user_phone, with a `coupons`
 table made by hand and its 40 rows. The steps, all on that copy:
 
@@ -29,8 +29,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from course_db.checks.lesson09_repair import Repair, run_repair
-from course_db.checks.tasklist import Graded, complete
+from course_db.checks.lesson09.repair import Repair, run_repair
 from course_db.grading import Result
 from course_db.inprocess import alembic, describe_exception
 from course_db.inspection import (
@@ -42,6 +41,7 @@ from course_db.inspection import (
     table_exists,
 )
 from course_db.learner_text import relative_paths
+from course_db.lesson_databases import Databases
 
 ANA, BEN = "0003_order_status", "0002_user_phone"
 MERGE, COUPONS = "0004_merge_heads", "0005_add_coupons"
@@ -75,13 +75,11 @@ NOT_STARTED = (
 NOT_STARTED_YET = "Not checked: repair.sh runs no command yet (see above)."
 
 
-def grade(project: str, database_url: str) -> Graded:
-    os.environ["DATABASE_URL"] = database_url
-    os.chdir(project)
-    with connect(database_url) as conn:  # idle between reads (autocommit): it holds no lock
+def grade(project: Path, databases: Databases) -> list[Result]:
+    with connect(databases.url) as conn:  # idle between reads (autocommit): it holds no lock
         conn.autocommit, conn.prepare_threshold = True, None  # the schema changes under it
-        results = _grade(Path(project), conn)
-    return complete(TASKS, results)
+        results = _grade(project, conn)
+    return results
 
 
 def _grade(root: Path, conn: psycopg.Connection) -> list[Result]:

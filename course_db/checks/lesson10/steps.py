@@ -29,7 +29,7 @@ VERSION_TABLE = "alembic_version"
 
 
 @dataclass(frozen=True)
-class Step:
+class StepSpec:
     revision: str
     task: int
     release: str  # the app release that runs while it deploys
@@ -37,19 +37,19 @@ class Step:
 
 
 STEPS = (
-    Step(
+    StepSpec(
         "0001_expand",
         1,
         "v1",
         "0001_expand adds display_name and customer_phones, lets name be NULL, changes no row",
     ),
-    Step(
+    StepSpec(
         "0002_backfill",
         2,
         "v2",
         "0002_backfill copies every name and every phone exactly, and keeps the old columns",
     ),
-    Step(
+    StepSpec(
         "0003_contract",
         3,
         "v3",

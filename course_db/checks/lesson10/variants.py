@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_db.checks.mutation import History
+from course_db.checks.mutation.harness import History
 
 VERSIONS = Path("migrations/versions")
 EXPAND, BACKFILL, CONTRACT = "0001_expand", "0002_backfill", "0003_contract"

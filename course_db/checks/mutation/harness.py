@@ -23,7 +23,7 @@ learner's tests against broken variants of their own chain). Public API (stable)
 How a run is set up: the history is copied with the tests into a temporary folder; pytest runs
 there with a course-owned configuration (`-c` a course ini, `--rootdir` the copy,
 `-p no:cacheprovider`, plugin autoloading off, `PYTHONDONTWRITEBYTECODE=1`), so the learner's
-folder is never written to, and with the course's fixture plugin (`mutation_plugin.py`): every test
+folder is never written to, and with the course's fixture plugin (`plugin.py`): every test
 gets a fresh database, `DATABASE_URL` pointing at it, and pytest-alembic's `alembic_config` and
 `alembic_engine` fixtures. Where `fork` exists the runs are forked from this (warm) process, which
 has imported pytest and pytest-alembic once, and stay in its process group, so a check killed at
@@ -47,14 +47,14 @@ from pathlib import Path
 
 from course_db import databases
 from course_db.alembic_runner import child_env
-from course_db.checks.mutation_output import clean_output
-from course_db.checks.mutation_plugin import drop_run_databases, drop_stale_runs
+from course_db.checks.mutation.output import clean_output
+from course_db.checks.mutation.plugin import drop_run_databases, drop_stale_runs
 from course_db.grading import Result
 from course_db.isolation import forget_project_imports, scratch_dir
 from course_db.processes import kill_group
 from course_db.server import Server
 
-PLUGIN = "course_db.checks.mutation_plugin"
+PLUGIN = "course_db.checks.mutation.plugin"
 COURSE_INI = """\
 # The course's pytest configuration for the learner's migration tests (not the learner's own).
 [pytest]
@@ -213,7 +213,7 @@ def preload() -> None:
     import pytest  # noqa: F401
     import pytest_alembic.plugin  # noqa: F401
 
-    import course_db.checks.mutation_plugin  # noqa: F401
+    import course_db.checks.mutation.plugin  # noqa: F401
 
 
 def _copy(source: Path, target: Path) -> None:

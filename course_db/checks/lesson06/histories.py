@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from course_db.checks.mutation import History
+from course_db.checks.mutation.harness import History
 from course_db.paths import ROOT
 
 BASE = ROOT / "solutions" / "06_testing_migrations"

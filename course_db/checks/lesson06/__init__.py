@@ -1,11 +1,11 @@
 """Lesson 06's grader: the learner's `tests/` must tell good migration histories from broken ones.
 
-Runs in the isolated child, with the learner's project copied to `project`. The learner's tests
-are run by the mutation harness (`mutation.py`) once per history of `lesson06_histories.py`, all
+Runs in the isolated child, with the learner's project copied to `root`. The learner's tests
+are run by the mutation harness (`checks/mutation/`) once per history of `histories.py`, all
 in parallel: they must pass on the exercise's history and on an equivalent rewrite of it, and
 fail on each broken history. Each broken history belongs to the README task whose tests should
 catch it, so a miss reads "Task 3: ... an upgrade that loses data". The database the course
-cloned for this check (`database_url`) is not used: every test gets its own, from the template.
+cloned for this check (`databases`) is not used: every test gets its own, from the template.
 """
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from course_db import databases
-from course_db.checks.lesson06_histories import histories, task_of
-from course_db.checks.mutation import HistoryRun, broken_result, good_result, run_tests_against
-from course_db.checks.tasklist import Graded, complete
+from course_db.checks.lesson06.histories import histories, task_of
+from course_db.checks.mutation.harness import (
+    HistoryRun,
+    broken_result,
+    good_result,
+    run_tests_against,
+)
+from course_db.checks.tasklist import every_task
+from course_db.databases import ensure_template
 from course_db.grading import Result
 from course_db.isolation import scratch_dir
+from course_db.lesson_databases import Databases
 from course_db.lessons import get_lesson
 from course_db.server import get_server
 
@@ -34,19 +40,18 @@ NOT_YET = "Not graded yet: first make your tests pass on the good history (the f
 TEST_LIKE = re.compile(r"^\s*def test_|pytest_alembic\.tests", re.MULTILINE)
 
 
-def grade(project: str, database_url: str) -> Graded:
-    root = Path(project)
+def grade(root: Path, databases: Databases) -> list[Result]:
     missing = missing_tests(root)
     if missing:
-        return complete(TASKS, [Result(1, GOOD, False, missing)], NOT_YET)
+        return every_task(TASKS, [Result(1, GOOD, False, missing)], NOT_YET)
     server = get_server()
     lesson = get_lesson("06")
-    template = databases.ensure_template(server, lesson.number, lesson.fixture_path)
+    template = ensure_template(server, lesson.number, lesson.fixture_path)
     with scratch_dir("histories") as tmp:
         runs = run_tests_against(
             root / "tests", histories(Path(tmp)), server, template, RUN_TIMEOUT, lesson="06"
         )
-    return complete(TASKS, results(runs))
+    return results(runs)
 
 
 def results(runs: list[HistoryRun]) -> list[Result]:
