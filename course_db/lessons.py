@@ -137,3 +137,13 @@ def get_lesson(number: str | int) -> Lesson:
             return lesson
     known = ", ".join(lesson.number for lesson in all_lessons())
     raise SetupError(f"There is no lesson {number!r}.", tip=f"lessons are {known}.")
+
+
+def template_sources() -> list[tuple[str, Path]]:
+    """(key, fixture) of every template a lesson's course can ask for: each lesson, each extra."""
+    found: list[tuple[str, Path]] = []
+    for lesson in all_lessons():
+        if lesson.ready:
+            found.append((lesson.number, lesson.fixture_path))
+            found.extend((extra.key, extra.fixture_path) for extra in lesson.extras)
+    return found

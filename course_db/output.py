@@ -1,4 +1,4 @@
-"""Keep what a check printed without keeping it all: its head and its tail.
+"""Long output, kept short: what a check printed (its head and its tail), and a progress bar.
 
 A learner's migration may print gigabytes. What a learner needs is where it started and where it
 stopped, so the course keeps a bounded head and tail and counts the lines in between.
@@ -46,3 +46,9 @@ class HeadAndTail:
         if not self.cut_lines:
             return head + tail
         return f"{head}\n... {self.cut_lines} lines cut ...\n{tail}"
+
+
+def bar(done: int, total: int, width: int = 20) -> str:
+    """`#####...............`: how much of a long run is done."""
+    filled = round(width * done / total)
+    return "#" * filled + "." * (width - filled)

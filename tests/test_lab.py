@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 from course_db import databases
-from course_db.class_templates import template_sources
-from course_db.cli import prepare_templates
-from course_db.lessons import all_lessons
+from course_db.lessons import all_lessons, template_sources
 from course_db.server import Server
 
 TOKEN = "course-lab-test"
@@ -85,7 +83,7 @@ def test_course_lab_first_builds_the_missing_lesson_databases_saying_how_far_it_
     sources = template_sources()
     try:
         with caplog.at_level(logging.INFO, logger="course_db"):
-            prepare_templates(server)
+            databases.prepare_templates(server)
         lines = [record.getMessage() for record in caplog.records]
         assert len(lines) == len(sources) > 10, lines
         assert lines[0].startswith("[....................] preparing the lessons' databases: 01")
@@ -93,7 +91,7 @@ def test_course_lab_first_builds_the_missing_lesson_databases_saying_how_far_it_
         assert databases.missing_templates(server, sources) == []
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="course_db"):
-            prepare_templates(server)
+            databases.prepare_templates(server)
         assert caplog.records == []
     finally:
         with databases.admin(server) as conn:

@@ -17,8 +17,8 @@ import pytest
 from workshop_support import Class, a_class, course, learner_env, needs_service
 
 from course_db import roles, workshop
-from course_db.class_templates import template_sources
 from course_db.errors import SetupError
+from course_db.lessons import template_sources
 from course_db.paths import ROOT
 from course_db.server import Server, get_server
 
