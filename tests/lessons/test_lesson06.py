@@ -6,33 +6,28 @@ no database is left behind."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    edit,
+    failure_text,
+    grade_untouched,
+    replace,
+)
 
 from course_db import databases
-from course_db.checking import run_check
 from course_db.checks.lesson06_histories import BASE, BROKEN, REFORMATTED, build
-from course_db.grading import Report
 from course_db.lessons import get_lesson
 from course_db.server import Server
 
 LESSON = get_lesson("06")
 TESTS = Path("tests/test_migrations.py")
-Mutation = Callable[[Path], None]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 06's folder."""
-
-    return copies(tmp_path, LESSON)
-
-
-def grade(project: Path, timeout: float | None = None) -> Report:
-    return run_check("06", project=project, timeout=timeout)
 
 
 def leftover_run_databases(server: Server) -> list[str]:
@@ -43,7 +38,7 @@ def leftover_run_databases(server: Server) -> list[str]:
     return [name for name in names if stem.match(name)]
 
 
-def test_check_solution_passes(warm: None, project: Callable[[str], Path], server: Server) -> None:
+def test_check_solution_passes(grade: Grade, project: ProjectCopy, server: Server) -> None:
     folder = project("solutions")
     report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
@@ -52,7 +47,7 @@ def test_check_solution_passes(warm: None, project: Callable[[str], Path], serve
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("exercises")
     report = grade_untouched(folder, grade)
@@ -62,16 +57,6 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "tests/test_migrations.py has no test yet" in text
     assert "Start with README task 1" in text
     assert "Not graded yet: first make your tests pass on the good history" in text
-
-
-def replace(*pairs: str) -> Mutation:
-    """replace(old, new, old2, new2, ...) in the solution's tests/test_migrations.py."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / TESTS, old, new)
-
-    return mutate
 
 
 STAIRWAY = """    while alembic_runner.roundtrip_next_revision():
@@ -85,7 +70,7 @@ STANDARD_IMPORTS = """    test_model_definitions_match_ddl,
 # mutation of the learner's tests -> (failing tasks, phrases the failures must contain)
 MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     "no_stairway": (
-        replace(STAIRWAY, '    alembic_runner.migrate_up_to("heads")'),
+        replace(TESTS, STAIRWAY, '    alembic_runner.migrate_up_to("heads")'),
         [2],
         [
             "Your tests passed on 1 of 1 broken histories",
@@ -93,7 +78,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
         ],
     ),
     "data_test_only_upgrades": (
-        replace("    alembic_runner.migrate_down_one()\n    " + NAME_ASSERT + "\n", ""),
+        replace(TESTS, "    alembic_runner.migrate_down_one()\n    " + NAME_ASSERT + "\n", ""),
         [3],
         [
             "Your tests passed on 1 of 2 broken histories",
@@ -102,6 +87,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     ),
     "data_test_counts_rows_only": (
         replace(
+            TESTS,
             DISPLAY_ASSERT,
             'assert len(rows(alembic_engine, "display_name")) == len(NAMES)',
             NAME_ASSERT,
@@ -116,6 +102,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     ),
     "no_single_head_or_model_test": (
         replace(
+            TESTS,
             STANDARD_IMPORTS,
             "    test_up_down_consistency,",
             '    "test_model_definitions_match_ddl",\n    "test_single_head_revision",\n',
@@ -129,7 +116,9 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
         ],
     ),
     "data_test_downgrades_too_far": (
-        replace("alembic_runner.migrate_down_one()", 'alembic_runner.migrate_down_to("base")'),
+        replace(
+            TESTS, "alembic_runner.migrate_down_one()", 'alembic_runner.migrate_down_to("base")'
+        ),
         [1, 1, 2, 3],
         [
             "Your tests fail on the exercise's migration history and the same history written "
@@ -141,6 +130,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     ),
     "seed_style_test_on_the_seeds_url": (
         replace(
+            TESTS,
             "def test_stairway(",
             "def test_tables_exist() -> None:\n"
             "    from alembic import command\n"
@@ -163,14 +153,9 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    warm: None, project: Callable[[str], Path], name: str
-) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, name: str) -> None:
     mutate, tasks, phrases = MUTANTS[name]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert [r.task for r in report.failures()] == tasks, report.as_text()
     text = failure_text(report)
     for phrase in phrases:
@@ -178,7 +163,7 @@ def test_check_mutant_fails_naming_the_problem(
 
 
 def test_tests_that_check_nothing_miss_every_broken_history(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     (folder / TESTS).write_text("def test_nothing():\n    pass\n", encoding="utf-8")
@@ -192,11 +177,11 @@ def test_tests_that_check_nothing_miss_every_broken_history(
 
 BAD_INPUT: dict[str, tuple[Mutation, str]] = {
     "syntax_error": (
-        replace("def test_stairway(", "def test_stairway(("),
+        replace(TESTS, "def test_stairway(", "def test_stairway(("),
         "SyntaxError",
     ),
     "exception_at_import": (
-        replace("USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
+        replace(TESTS, "USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
         "RuntimeError: boom",
     ),
     "missing_tests_file": (
@@ -207,19 +192,14 @@ BAD_INPUT: dict[str, tuple[Mutation, str]] = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUT))
-def test_check_bad_input_is_a_clear_failure(
-    warm: None, project: Callable[[str], Path], name: str
-) -> None:
+def test_check_bad_input_is_a_clear_failure(grade_mutant: GradeMutant, name: str) -> None:
     mutate, phrase = BAD_INPUT[name]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert phrase in failure_text(report), report.as_text()
 
 
 def test_check_endless_test_is_stopped_and_the_next_check_passes(
-    warm: None, project: Callable[[str], Path], server: Server
+    grade: Grade, project: ProjectCopy, server: Server
 ) -> None:
     folder = project("solutions")
     edit(folder / TESTS, STAIRWAY, "    while True:\n        pass")
@@ -230,6 +210,7 @@ def test_check_endless_test_is_stopped_and_the_next_check_passes(
     assert not leftover_run_databases(server)
 
 
+@pytest.mark.server_agnostic
 def test_history_base_is_the_exercises_project() -> None:
     """The histories are built from the solution's project, which must be the exercise's."""
     for relative in ("alembic.ini", "app/models.py", "migrations/env.py"):
@@ -240,6 +221,7 @@ def test_history_base_is_the_exercises_project() -> None:
             assert path.read_bytes() == (tree / "migrations/versions" / path.name).read_bytes()
 
 
+@pytest.mark.server_agnostic
 def test_every_history_edit_applies(tmp_path: Path) -> None:
     build(tmp_path / "reformatted", REFORMATTED)
     for index, (_, edits) in enumerate(BROKEN.values()):
