@@ -15,6 +15,7 @@ from helpers import (
     Mutation,
     ProjectCopy,
     assert_learner_failure,
+    assert_says,
     edit,
     failure_text,
     grade_untouched,
@@ -22,7 +23,16 @@ from helpers import (
 )
 
 from course_db import databases
-from course_db.checks.lesson06_histories import BASE, BROKEN, REFORMATTED, build
+from course_db.checks.lesson06 import RUN_TIMEOUT, results
+from course_db.checks.lesson06_histories import (
+    BASE,
+    BROKEN,
+    REFORMATTED,
+    build,
+    histories,
+    task_of,
+)
+from course_db.checks.mutation import run_tests_against
 from course_db.lessons import get_lesson
 from course_db.server import Server
 
@@ -152,14 +162,49 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(MUTANTS))
+# A full check runs the learner's tests on all eight histories. Two mutants take that path, one
+# per verdict: a broken history missed (no_stairway) and a good history failing
+# (data_test_downgrades_too_far). The others run the same mutation harness and the grader's own
+# `results` on the histories that decide their verdict: the good ones, plus the broken ones of the
+# task they fail (each task's verdict reads only its own broken histories; with no task, a good
+# history fails and every other task is "Not graded yet", whatever the broken runs say).
+DECIDING_TASKS: dict[str, set[int]] = {
+    "data_test_only_upgrades": {3},
+    "data_test_counts_rows_only": {3},
+    "no_single_head_or_model_test": {1},
+    "seed_style_test_on_the_seeds_url": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(MUTANTS) - set(DECIDING_TASKS)))
 def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, name: str) -> None:
     mutate, tasks, phrases = MUTANTS[name]
     report = grade_mutant(mutate)
     assert [r.task for r in report.failures()] == tasks, report.as_text()
-    text = failure_text(report)
+    assert_says(report, phrases)
+
+
+@pytest.mark.parametrize("name", sorted(DECIDING_TASKS))
+def test_mutant_verdict_names_the_problem(
+    project: ProjectCopy, server: Server, tmp_path: Path, name: str
+) -> None:
+    mutate, tasks, phrases = MUTANTS[name]
+    folder = project("solutions")
+    mutate(folder)
+    template = databases.ensure_template(server, LESSON.number, LESSON.fixture_path)
+    chosen = [
+        history
+        for history in histories(tmp_path / "histories")
+        if history.should_pass or task_of(history) in DECIDING_TASKS[name]
+    ]
+    runs = run_tests_against(folder / "tests", chosen, server, template, RUN_TIMEOUT)
+    found = results(runs)
+    failed = [r for r in found if not r.passed]
+    text = "\n".join(r.message for r in failed)
+    assert [r.task for r in failed] == tasks, text
     for phrase in phrases:
-        assert phrase in text, report.as_text()
+        assert phrase in text, text
+    assert not leftover_run_databases(server)
 
 
 def test_tests_that_check_nothing_miss_every_broken_history(
