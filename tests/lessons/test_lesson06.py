@@ -37,6 +37,10 @@ from course_db.lessons import get_lesson
 from course_db.server import Server
 
 LESSON = get_lesson("06")
+# Each check runs the learner's tests in several pytest processes at once (the mutation harness),
+# each within a 30 s limit: two such checks at once on a 2-core machine can exceed it, so this
+# file's tests share one xdist worker (as under `--dist loadfile`).
+pytestmark = pytest.mark.xdist_group("mutation_harness")
 TESTS = Path("tests/test_migrations.py")
 
 

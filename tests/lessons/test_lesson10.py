@@ -28,6 +28,10 @@ from course_db.lessons import get_lesson
 from course_db.paths import ROOT
 
 LESSON = get_lesson("10")
+# Each check runs the learner's tests in several pytest processes at once (the mutation harness),
+# each within a 30 s limit: two such checks at once on a 2-core machine can exceed it, so this
+# file's tests share one xdist worker (as under `--dist loadfile`).
+pytestmark = pytest.mark.xdist_group("mutation_harness")
 VERSIONS = Path("migrations/versions")
 EXPAND, BACKFILL, CONTRACT = (
     VERSIONS / f"{name}.py" for name in ("0001_expand", "0002_backfill", "0003_contract")
