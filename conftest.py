@@ -45,6 +45,26 @@ def pytest_configure(config: pytest.Config) -> None:
         option.nbval_sanitize_with = str(sanitize)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep on one xdist worker what must run there in order; spread every other test.
+
+    `--dist loadgroup` (pyproject) sends each test to whichever worker is free, except tests of
+    one `xdist_group`, which run on one worker in collection order. Grouped here: a notebook's
+    cells (nbval runs them in order in one kernel) and a module's tests that share a
+    module-scoped fixture (a class of learners, a JupyterHub, a private server: built once, not
+    once per worker). xdist starts the groups with the most tests first.
+    """
+    for item in items:
+        if item.nodeid.startswith("notebooks/"):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+            continue
+        fixtures = getattr(item, "_fixtureinfo", None)
+        definitions = fixtures.name2fixturedefs.values() if fixtures else []
+        if any(d.scope == "module" for defs in definitions for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Drop every database of this run's prefix (in each worker; the xdist controller runs none)."""
     config = session.config

@@ -93,6 +93,8 @@ class WorkerClient:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            if self._proc.stdout is not None:  # the kernel lives on: do not leak the pipe
+                self._proc.stdout.close()
             self._proc = None
 
 

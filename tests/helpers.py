@@ -6,14 +6,16 @@ import hashlib
 import itertools
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from course_db.grading import Report
 from course_db.lessons import Lesson
 
-ProjectCopy = Callable[..., Path]  # project_copy("solutions" | "exercises") -> a fresh copy
-Grade = Callable[..., Report]  # grade(project, timeout=None) -> lesson 01's report
+ProjectCopy = Callable[..., Path]  # project("solutions" | "exercises") -> a fresh copy
+Grade = Callable[..., Report]  # grade(project, timeout=None) -> the lesson's report
+Mutation = Callable[[Path], None]  # edits a copied project in place
+GradeMutant = Callable[[Mutation], Report]  # grade_mutant(mutate) -> a learner's failure
 
 REVISION = Path("migrations/versions/0001_author_slugs.py")
 MODELS = Path("app/models.py")
@@ -50,9 +52,36 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
+def replace(path: Path | str, *pairs: str) -> Mutation:
+    """replace(path, old, new, old2, new2, ...): `edit` each pair in the project's `path`."""
+
+    def mutate(project: Path) -> None:
+        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+            edit(project / path, old, new)
+
+    return mutate
+
+
+def combine(*mutations: Mutation) -> Mutation:
+    """One mutation that applies `mutations` in order."""
+
+    def mutate(project: Path) -> None:
+        for mutation in mutations:
+            mutation(project)
+
+    return mutate
+
+
 def failure_text(report: Report) -> str:
     """Every failed result's task, name and message, for asserting on what the learner reads."""
     return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
+
+
+def assert_says(report: Report, phrases: Iterable[str]) -> None:
+    """Each phrase stands in what the learner reads of the failures (`failure_text`)."""
+    text = failure_text(report)
+    for phrase in phrases:
+        assert phrase in text, report.as_text()
 
 
 def assert_learner_failure(report: Report) -> None:

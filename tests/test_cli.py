@@ -83,7 +83,17 @@ def test_cli_check_without_lesson_exits_2(capsys: pytest.CaptureFixture[str]) ->
     assert "TIP" in capsys.readouterr().err
 
 
-def test_cli_verify_exits_0_and_shows_how_far_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_exits_0_and_shows_how_far_it_is(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`course verify` grades the solutions of every ready lesson, saying how far it is.
+
+    Two lessons (the first two) stand for all ten: that every solution passes its check
+    is proven once per lesson by `tests/lessons/test_lessonNN.py::test_check_solution_passes*`,
+    through the same `run_check`; here, the command's own work (solutions, all, progress).
+    """
+    lessons = all_lessons()
+    monkeypatch.setattr("course_db.lessons.all_lessons", lambda: lessons[:2])
     logger = logging.getLogger("course_db")
     handlers = list(logger.handlers)
     logger.handlers.clear()  # main() then logs to this test's captured stderr
@@ -92,8 +102,8 @@ def test_cli_verify_exits_0_and_shows_how_far_it_is(capsys: pytest.CaptureFixtur
     finally:
         logger.handlers[:] = handlers
     out, err = capsys.readouterr()
-    assert "Lesson 01: all" in out
-    assert "[##################..] lesson 10 (10 of 10)" in err
+    assert "Lesson 01: all" in out and "Lesson 02: all" in out
+    assert "[##########..........] lesson 02 (2 of 2)" in err
 
 
 def test_cli_hint_prints_one_hint(lesson01: Lesson, capsys: pytest.CaptureFixture[str]) -> None:
@@ -192,3 +202,15 @@ def test_cli_answer_of_an_untouched_starter_fits_one_screen(project_copy: Projec
     )
     assert done.returncode == 1
     assert len(done.stdout.splitlines()) <= ONE_SCREEN, done.stdout
+
+
+def test_course_alembic_offline_sql_keeps_the_log_lines_out_of_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`course alembic 03 -- upgrade head --sql > migration.sql` must write only SQL to the file."""
+    assert main(["alembic", "03", "--", "upgrade", "0002_create_profiles:head", "--sql"]) == 0
+    out, err = capsys.readouterr()
+    assert "ALTER TABLE profiles RENAME fullname TO display_name;" in out
+    assert "CREATE TYPE profile_visibility AS ENUM ('public', 'members', 'private');" in out
+    assert "INFO  [alembic" not in out
+    assert "Generating static SQL" in err

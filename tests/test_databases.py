@@ -226,3 +226,22 @@ def test_two_prefixes_do_not_see_each_others_databases(
         databases.drop_database(server, theirs)
         monkeypatch.setenv("COURSE_DB_PREFIX", ours)
         databases.drop_database(server, databases.db_name("98", "exercise"))
+
+
+def test_an_interrupted_drop_does_not_block_the_next_reset(server) -> None:
+    """Found while building lesson 04: concurrent runs can interrupt a DROP DATABASE, which leaves
+    the database "invalid" (datconnlimit -2). An ALTER on it is a FATAL error that ends the
+    session, so `databases.drop` must go straight to DROP for such a database."""
+    name = databases.db_name("04", "invalid_probe")
+    with databases.admin(server) as conn:
+        databases.drop(conn, name)
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{databases.marker()}'")
+        conn.execute("UPDATE pg_database SET datconnlimit = -2 WHERE datname = %s", (name,))
+        databases.drop(conn, name)
+        assert (
+            conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[
+                0
+            ]
+            == 0
+        )

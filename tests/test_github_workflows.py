@@ -16,6 +16,8 @@ import yaml
 
 from course_db.paths import ROOT
 
+pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
+
 CI = ROOT / ".github" / "workflows" / "ci.yml"
 LEARNER = ROOT / "docs" / "learner-ci.yml"
 ACTIONLINT = Path(sys.executable).parent / "actionlint"

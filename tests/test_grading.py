@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from helpers import copies
 
-from course_db.checking import run_check
 from course_db.grading import (
     LINE_WIDTH,
     NOTEBOOK_LINES,
@@ -15,9 +11,9 @@ from course_db.grading import (
     Report,
     Result,
     split_open,
-    wrapped,
 )
-from course_db.lessons import Lesson, all_lessons
+
+pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
 
 LOG = "\n".join(f"INFO  line {n} of a long log" for n in range(40))
 
@@ -79,16 +75,3 @@ def test_split_open_counts_wrapped_lines_and_always_shows_the_first() -> None:
     shown, rest = split_open("\n".join([two] * NOTEBOOK_LINES))
     assert len(shown) == NOTEBOOK_LINES // 2 and len(rest) == NOTEBOOK_LINES - len(shown)
     assert split_open("one line") == (["one line"], [])
-
-
-@pytest.mark.parametrize("lesson", all_lessons(), ids=lambda lesson: lesson.number)
-def test_starter_first_failure_opens_in_a_few_short_lines(
-    warm: None, tmp_path: Path, lesson: Lesson
-) -> None:
-    """What a newcomer reads first, before touching anything: what is wrong and what to do, in
-    at most NOTEBOOK_LINES lines of the notebook (the rest is folded, never lost)."""
-    report = run_check(lesson.number, project=copies(tmp_path, lesson)("exercises"))
-    first = report.failures()[0]
-    shown, rest = split_open(first.message)
-    assert sum(map(wrapped, shown)) <= NOTEBOOK_LINES, report.as_text()
-    assert shown + rest == first.message.splitlines()

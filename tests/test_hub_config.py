@@ -20,6 +20,8 @@ from course_db.cli import build_parser
 from course_db.errors import SetupError
 from course_db.paths import ROOT
 
+pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
+
 CONFIG = ROOT / "workshop" / "jupyterhub_config.py"
 
 

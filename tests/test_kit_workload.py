@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from course_db.checks.kit.workload import Op, failed_queries
+
+pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
 
 
 def op(sql: str, error: str = "", app: str = "v1") -> Op:

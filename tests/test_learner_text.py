@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from course_db.learner_text import SQLALCHEMY_BACKGROUND, relative_paths
 from course_db.tracebacks import shorten_traceback
+
+pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
 
 
 def test_relative_paths_names_files_inside_the_folder_and_the_folder_itself() -> None:

@@ -11,6 +11,8 @@ import pytest
 from course_db.lessons import Lesson, all_lessons
 from course_db.paths import ROOT
 
+pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # What must never reach a committed output: machine paths, hosts, ports, credentials, prefixes.

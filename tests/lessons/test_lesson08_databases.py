@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import Grade
 
 from course_db import databases
 from course_db.checking import Spares, run_check
@@ -87,14 +88,14 @@ def test_cli_alembic_migrates_each_database_and_reset_makes_both_fresh(
             assert not table_exists(conn, "alembic_version")
 
 
-def test_check_drops_every_database_it_took(warm: None, server: Server) -> None:
+def test_check_drops_every_database_it_took(grade: Grade, server: Server) -> None:
     before = check_databases(server)
     report = run_check("08", project=LESSON.solution_dir)
     assert report.passed, report.as_text()
     assert check_databases(server) == before
 
 
-def test_spares_take_and_prepare_the_extra_database_too(warm: None, server: Server) -> None:
+def test_spares_take_and_prepare_the_extra_database_too(grade: Grade, server: Server) -> None:
     spares = Spares()
     assert run_check("08", project=LESSON.solution_dir, spares=spares).passed
     assert len(spares.used) == 2 and any("_08_analytics_check_" in n for n in spares.used)
@@ -109,7 +110,7 @@ def test_spares_take_and_prepare_the_extra_database_too(warm: None, server: Serv
 
 
 def test_a_check_that_times_out_leaves_no_database_behind(
-    warm: None, server: Server, tmp_path: Path
+    grade: Grade, server: Server, tmp_path: Path
 ) -> None:
     folder = tmp_path / LESSON.slug
     shutil.copytree(LESSON.solution_dir, folder)

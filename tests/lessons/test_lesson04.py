@@ -4,39 +4,34 @@ and a check never writes to the learner's folder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    assert_says,
+    edit,
+    failure_text,
+    grade_untouched,
+    replace,
+)
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
-from course_db.checking import run_check
 from course_db.checks.lesson04 import expected_full_name
-from course_db.grading import Report
 from course_db.inspection import connect, constraints, table_columns
 from course_db.lessons import get_lesson
-from course_db.magics import shorten_traceback
 
 LESSON = get_lesson("04")
 FULL_NAME = Path("migrations/versions/0002_full_name.py")
 SPLIT = Path("migrations/versions/0003_split_addresses.py")
-Mutation = Callable[[Path], None]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 04's folder."""
-
-    return copies(tmp_path, LESSON)
-
-
-def grade(project: Path) -> Report:
-    return run_check("04", project=project)
-
-
-def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
@@ -44,7 +39,7 @@ def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> No
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("exercises")
     report = grade_untouched(folder, grade)
@@ -60,16 +55,6 @@ def test_check_untouched_starter_fails_with_task_messages(
     # the starter's upgrade lost every address, so only user 10 (3 new ones) has several
     assert "now user 10 has 3, so 1 user has more than one address" in text
     assert "Start with task 1" in report.summary()
-
-
-def replace(path: Path, *pairs: str) -> Mutation:
-    """replace(path, old, new, old2, new2, ...) in one revision of the solution."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / path, old, new)
-
-    return mutate
 
 
 SOLUTION_BACKFILL = (
@@ -247,21 +232,15 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    warm: None, project: Callable[[str], Path], mutant: str
-) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
     mutate, task, phrases = MUTANTS[mutant]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert report.failures()[0].task == task, report.as_text()
-    for phrase in phrases:
-        assert phrase in failure_text(report), report.as_text()
+    assert_says(report, phrases)
 
 
 def test_check_refusal_that_counts_on_its_second_line_passes(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     """The README asks for the number in the message, not on its first line."""
     folder = project("solutions")
@@ -300,9 +279,7 @@ BAD_INPUT: dict[str, tuple[Mutation, int, list[str]]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_check_bad_input_is_a_clear_failure(
-    warm: None, project: Callable[[str], Path], case: str
-) -> None:
+def test_check_bad_input_is_a_clear_failure(grade: Grade, project: ProjectCopy, case: str) -> None:
     mutate, task, phrases = BAD_INPUT[case]
     folder = project("solutions")
     mutate(folder)
@@ -316,6 +293,7 @@ def test_check_bad_input_is_a_clear_failure(
     assert "/tmp/" not in failure_text(report)
 
 
+@pytest.mark.server_agnostic
 def test_expected_full_name_follows_the_readme_table() -> None:
     table = [
         ("Ana", "García", "Ana García"),
@@ -348,69 +326,3 @@ def test_fixture_is_what_the_first_revision_creates(server, tmp_path: Path) -> N
             assert (table_columns(conn, "users"), sorted(constraints(conn, "users"))) == seeded
     finally:
         databases.drop_database(server, databases.db_name(LESSON.number, "fixture_test"))
-
-
-def test_short_traceback_keeps_the_learners_frames_and_the_error() -> None:
-    """`%alembic --short-tb` (used by this lesson's notebook) hides library frames only."""
-    output = """INFO  [alembic.runtime.migration] Running upgrade 0001 -> 0002, x
-Traceback (most recent call last):
-  File ".venv/lib/python3.11/site-packages/sqlalchemy/engine/base.py", line 1, in x
-    self.dialect.do_execute(
-psycopg.errors.NotNullViolation: boom
-
-The above exception was the direct cause of the following exception:
-
-Traceback (most recent call last):
-  File "<frozen runpy>", line 198, in _run_module_as_main
-  File ".venv/lib/python3.11/site-packages/alembic/config.py", line 1, in main
-    CommandLine(prog=prog).main(argv=argv)
-  File "migrations/env.py", line 80, in <module>
-    run_migrations_online()
-  File "/usr/lib/python3.11/importlib/__init__.py", line 1, in x
-  File "migrations/versions/0002_x.py", line 32, in upgrade
-    op.alter_column('users', 'full_name', nullable=False)
-    ^^^^^^^^^^^^^^^
-  File ".venv/lib/python3.11/site-packages/sqlalchemy/engine/base.py", line 2, in y
-    raise x
-sqlalchemy.exc.IntegrityError: (psycopg.errors.NotNullViolation) boom
-[SQL: ALTER TABLE users ALTER COLUMN full_name SET NOT NULL]
-(Background on this error at: https://sqlalche.me/e/21/gkpj)
-"""
-    hidden = "  ... (frames in Alembic, SQLAlchemy and Python: hidden by the course)"
-    assert shorten_traceback(output) == "\n".join(
-        [
-            "INFO  [alembic.runtime.migration] Running upgrade 0001 -> 0002, x",
-            "Traceback (most recent call last):",
-            hidden,
-            '  File "migrations/env.py", line 80, in <module>',
-            "    run_migrations_online()",
-            hidden,
-            '  File "migrations/versions/0002_x.py", line 32, in upgrade',
-            "    op.alter_column('users', 'full_name', nullable=False)",
-            "    ^^^^^^^^^^^^^^^",
-            hidden,
-            "sqlalchemy.exc.IntegrityError: (psycopg.errors.NotNullViolation) boom",
-            "[SQL: ALTER TABLE users ALTER COLUMN full_name SET NOT NULL]",
-            "",
-        ]
-    )
-    assert shorten_traceback("no traceback here\n") == "no traceback here\n"
-
-
-def test_an_interrupted_drop_does_not_block_the_next_reset(server) -> None:
-    """Found while building lesson 04: concurrent runs can interrupt a DROP DATABASE, which leaves
-    the database "invalid" (datconnlimit -2). An ALTER on it is a FATAL error that ends the
-    session, so `databases.drop` must go straight to DROP for such a database."""
-    name = databases.db_name(LESSON.number, "invalid_probe")
-    with databases.admin(server) as conn:
-        databases.drop(conn, name)
-        conn.execute(f'CREATE DATABASE "{name}"')
-        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{databases.marker()}'")
-        conn.execute("UPDATE pg_database SET datconnlimit = -2 WHERE datname = %s", (name,))
-        databases.drop(conn, name)
-        assert (
-            conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[
-                0
-            ]
-            == 0
-        )

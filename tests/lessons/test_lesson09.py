@@ -5,18 +5,22 @@ written to."""
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    edit,
+    failure_text,
+    grade_untouched,
+)
 
-from course_db.checking import run_check
-from course_db.grading import Report
 from course_db.lessons import get_lesson
-from course_db.revision_graph import mermaid
 
 LESSON = get_lesson("09")
 REPAIR = Path("repair.sh")
@@ -25,21 +29,9 @@ COUPONS = Path("migrations/versions/0005_add_coupons.py")
 ENV = Path("migrations/env.py")
 SOLVED_REPAIR = "alembic upgrade 0004_merge_heads\n"
 SOLVED_STAMP = "alembic stamp 0005_add_coupons\n"
-Mutation = Callable[[Path], None]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 09's folder."""
-
-    return copies(tmp_path, LESSON)
-
-
-def grade(project: Path, timeout: float | None = None) -> Report:
-    return run_check("09", project=project, timeout=timeout)
-
-
-def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
@@ -47,7 +39,7 @@ def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> No
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("exercises")
     report = grade_untouched(folder, grade)
@@ -148,20 +140,15 @@ MUTANTS: dict[str, tuple[Mutation, list[str]]] = {
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=list(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    warm: None, project: Callable[[str], Path], mutant: str
-) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
     mutate, expected = MUTANTS[mutant]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     text = failure_text(report)
     for phrase in expected:
         assert phrase in text, report.as_text()
 
 
-def test_check_missing_repair_script_is_named(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_missing_repair_script_is_named(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     (folder / REPAIR).unlink()
     report = grade(folder)
@@ -170,7 +157,7 @@ def test_check_missing_repair_script_is_named(warm: None, project: Callable[[str
 
 
 def test_check_endless_repair_script_is_stopped_and_the_next_check_passes(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     _repair("alembic current\nwhile true; do sleep 0.2; done\n")(folder)
@@ -184,7 +171,7 @@ def test_check_endless_repair_script_is_stopped_and_the_next_check_passes(
 
 
 def test_check_repair_script_waiting_for_input_fails_at_once(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     _repair('read -r -p "Really? " answer\n' + SOLVED_REPAIR + SOLVED_STAMP)(folder)
@@ -193,30 +180,3 @@ def test_check_repair_script_waiting_for_input_fails_at_once(
     assert time.monotonic() - started < 10  # its standard input is empty: `read` fails at once
     assert_learner_failure(report)
     assert "exited with code 1" in failure_text(report)
-
-
-def test_revision_graph_marks_heads_merges_and_the_database() -> None:
-    path = list(sys.path)
-    text = mermaid(LESSON.solution_dir, ["0003_order_status"])
-    assert sys.path == path  # Alembic prepended `.`: the graph must not leave it to the kernel
-    assert text.splitlines() == [
-        "flowchart BT",
-        '    r1["0001_create_users"]',
-        '    r2["0002_add_orders"]',
-        '    r3["0002_user_phone"]',
-        '    r4["0003_order_status ◀ database"]',
-        '    r5["0004_merge_heads (merge)"]',
-        '    r6["0005_add_coupons (head)"]',
-        "    r2 --> r1",
-        "    r3 --> r1",
-        "    r4 --> r2",
-        "    r5 --> r3",
-        "    r5 --> r4",
-        "    r6 --> r5",
-        "    classDef atdb fill:#fde68a,stroke:#b45309",
-        "    class r4 atdb",
-    ]
-    starter = mermaid(LESSON.starter_dir).splitlines()
-    assert '    r3["0002_user_phone (head)"]' in starter
-    assert '    r4["0003_order_status (head)"]' in starter
-    assert not any("atdb" in line for line in starter)

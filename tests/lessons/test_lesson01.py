@@ -5,72 +5,63 @@ writes to the learner's folder."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import (
-    MODELS,
     REVISION,
     Grade,
+    GradeMutant,
+    Mutation,
     ProjectCopy,
     assert_learner_failure,
-    edit,
+    assert_says,
     failure_text,
+    replace,
     tree_hash,
 )
 
 from course_db.checks import lesson01 as lesson01_grader
-from course_db.worker import WorkerClient
+from course_db.lessons import get_lesson
 
-Mutation = Callable[[Path], None]
-
-
-def replace(*pairs: str) -> Mutation:
-    """replace(old, new, old2, new2, ...) in the revision."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / REVISION, old, new)
-
-    return mutate
+LESSON = get_lesson("01")
 
 
-def drop_downgrade(project: Path) -> None:
-    path = project / REVISION
+def drop_downgrade(folder: Path) -> None:
+    path = folder / REVISION
     text = path.read_text(encoding="utf-8")
     assert text.count("\ndef downgrade()") == 1
     path.write_text(text.split("\ndef downgrade()")[0], encoding="utf-8")
 
 
 def append(code: str) -> Mutation:
-    def mutate(project: Path) -> None:
-        path = project / REVISION
+    def mutate(folder: Path) -> None:
+        path = folder / REVISION
         path.write_text(path.read_text(encoding="utf-8") + code, encoding="utf-8")
 
     return mutate
 
 
 def before_reading_authors(code: str) -> Mutation:
-    return replace("    authors = op.get_bind()", code + "    authors = op.get_bind()")
+    return replace(REVISION, "    authors = op.get_bind()", code + "    authors = op.get_bind()")
 
 
-def test_check_solution_passes(grade: Grade, project_copy: ProjectCopy) -> None:
-    project = project_copy("solutions")
-    before = tree_hash(project)
-    report = grade(project)
+def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
     assert report.passed, report.as_text()
     assert report.exit_code == 0
     assert [r.task for r in report.results] == [1, 2, 3, 3]
-    assert tree_hash(project) == before
+    assert tree_hash(folder) == before
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    grade: Grade, project_copy: ProjectCopy
+    grade: Grade, project: ProjectCopy
 ) -> None:
-    project = project_copy("exercises")
-    before = tree_hash(project)
-    report = grade(project)
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
     assert_learner_failure(report)
     failed = [(r.task, r.message) for r in report.failures()]
     assert [task for task, _ in failed] == [2, 3, 3]
@@ -80,12 +71,13 @@ def test_check_untouched_starter_fails_with_task_messages(
         "Not checked: task 3 must pass first (downgrade removes exactly what upgrade added)."
     )
     assert "Start with task 2" in report.summary()
-    assert tree_hash(project) == before
+    assert tree_hash(folder) == before
 
 
 MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     "no_unicode_normalisation": (
         replace(
+            REVISION,
             'unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()',
             'name or ""',
         ),
@@ -96,7 +88,11 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ],
     ),
     "no_dedupe": (
-        replace('        if slug in taken:\n            slug = f"{slug}-{author_id}"\n', ""),
+        replace(
+            REVISION,
+            '        if slug in taken:\n            slug = f"{slug}-{author_id}"\n',
+            "",
+        ),
         1,
         [
             "`alembic upgrade head` failed",
@@ -107,12 +103,13 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ],
     ),
     "downgrade_does_nothing": (
-        replace('    op.drop_table("author_slugs")', "    pass"),
+        replace(REVISION, '    op.drop_table("author_slugs")', "    pass"),
         3,
         ["left behind:", "table author_slugs"],
     ),
     "downgrade_drops_authors_too": (
         replace(
+            REVISION,
             '    op.drop_table("author_slugs")',
             '    op.drop_table("author_slugs")\n    op.drop_table("authors")',
         ),
@@ -120,12 +117,13 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ["removed what it did not create:", "table authors"],
     ),
     "no_fallback_for_empty_names": (
-        replace('return slug or f"author-{author_id}"', "return slug"),
+        replace(REVISION, 'return slug or f"author-{author_id}"', "return slug"),
         2,
         ["authors have a wrong slug", "author 11 None: expected 'author-11', got ''"],
     ),
     "table_named_differently": (
         replace(
+            REVISION,
             '"author_slugs",\n        sa.Column',
             '"author_slug",\n        sa.Column',
             'op.drop_table("author_slugs")',
@@ -136,6 +134,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     ),
     "slugs_differ_between_runs": (
         replace(
+            REVISION,
             '"slug": slug}',
             '"slug": f"{slug}-{__import__(\'uuid\').uuid4().hex[:6]}"}',
         ),
@@ -144,6 +143,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     ),
     "unique_missing": (
         replace(
+            REVISION,
             'sa.Column("slug", sa.Text(), nullable=False, unique=True)',
             'sa.Column("slug", sa.Text(), nullable=False)',
         ),
@@ -154,26 +154,20 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    grade: Grade, project_copy: ProjectCopy, mutant: str
-) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
     mutate, task, phrases = MUTANTS[mutant]
-    project = project_copy("solutions")
-    mutate(project)
-    report = grade(project)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert report.failures()[0].task == task, report.as_text()
-    for phrase in phrases:
-        assert phrase in failure_text(report), report.as_text()
+    assert_says(report, phrases)
 
 
 def test_check_wrong_but_repeatable_slugs_pass_the_round_trip(
-    grade: Grade, project_copy: ProjectCopy
+    grade: Grade, project: ProjectCopy
 ) -> None:
     """Task 2 grades the slugs; task 3's second upgrade only has to repeat the first one's."""
-    project = project_copy("solutions")
-    MUTANTS["no_fallback_for_empty_names"][0](project)
-    report = grade(project)
+    folder = project("solutions")
+    MUTANTS["no_fallback_for_empty_names"][0](folder)
+    report = grade(folder)
     assert [r.task for r in report.failures()] == [2], report.as_text()
 
 
@@ -207,39 +201,39 @@ BAD_INPUT: dict[str, tuple[Mutation, list[str], str]] = {
 }
 
 
-def line_of(project: Path, marker: str) -> int:
-    lines = (project / REVISION).read_text(encoding="utf-8").splitlines()
+def line_of(folder: Path, marker: str) -> int:
+    lines = (folder / REVISION).read_text(encoding="utf-8").splitlines()
     return next(number for number, line in enumerate(lines, 1) if marker in line)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_check_bad_input_is_a_clear_failure_and_next_check_passes(
-    grade: Grade, project_copy: ProjectCopy, case: str
+    grade: Grade, project: ProjectCopy, case: str
 ) -> None:
     mutate, phrases, marker = BAD_INPUT[case]
-    project = project_copy("solutions")
-    mutate(project)
-    line = line_of(project, marker) if marker else 0
-    before = tree_hash(project)
-    report = grade(project)
+    folder = project("solutions")
+    mutate(folder)
+    line = line_of(folder, marker) if marker else 0
+    before = tree_hash(folder)
+    report = grade(folder)
     assert_learner_failure(report)
     text = failure_text(report)
     for phrase in phrases:
         assert phrase.format(line=line) in text, report.as_text()
     assert "/tmp/" not in text and "course-check-" not in text  # no path of the check's copy
-    assert tree_hash(project) == before
-    assert not list(project.rglob("__pycache__"))
-    assert grade(project_copy("solutions")).passed
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
+    assert grade(project("solutions")).passed
 
 
 def test_check_endless_loop_is_stopped_after_the_timeout(
-    grade: Grade, project_copy: ProjectCopy
+    grade: Grade, project: ProjectCopy
 ) -> None:
-    project = project_copy("solutions")
-    before_reading_authors("    while True:\n        pass\n")(project)
-    before = tree_hash(project)
+    folder = project("solutions")
+    before_reading_authors("    while True:\n        pass\n")(folder)
+    before = tree_hash(folder)
     started = time.perf_counter()
-    report = grade(project, timeout=3)
+    report = grade(folder, timeout=3)
     elapsed = time.perf_counter() - started
     assert elapsed < 8, elapsed
     assert_learner_failure(report)
@@ -248,8 +242,8 @@ def test_check_endless_loop_is_stopped_after_the_timeout(
     assert [(r.task, r.name) for r in report.results] == lesson01_grader.TASKS  # all still listed
     assert all("Not checked" in r.message for r in report.results[1:])
     assert "Running upgrade  -> 0001_author_slugs" in message  # shows where it hung
-    assert tree_hash(project) == before
-    assert grade(project_copy("solutions")).passed
+    assert tree_hash(folder) == before
+    assert grade(project("solutions")).passed
 
 
 def test_check_missing_project_folder_is_a_setup_error(grade: Grade, tmp_path: Path) -> None:
@@ -259,40 +253,10 @@ def test_check_missing_project_folder_is_a_setup_error(grade: Grade, tmp_path: P
 
 
 def test_check_folder_without_alembic_ini_is_a_setup_error(
-    grade: Grade, project_copy: ProjectCopy
+    grade: Grade, project: ProjectCopy
 ) -> None:
-    project = project_copy("solutions")
-    (project / "alembic.ini").unlink()
-    report = grade(project)
+    folder = project("solutions")
+    (folder / "alembic.ini").unlink()
+    report = grade(folder)
     assert report.exit_code == 2 and "no alembic.ini" in report.error
     assert "--project" in report.tip and "reset" not in report.tip  # not the caller's exercise
-
-
-def test_worker_sees_edits_between_two_checks(project_copy: ProjectCopy) -> None:
-    """The warm worker (the notebook's path) never caches learner code between checks."""
-    project = project_copy("solutions")
-    revision = (project / REVISION).read_text(encoding="utf-8")
-    models = (project / MODELS).read_text(encoding="utf-8")
-    client = WorkerClient()
-    try:
-        MUTANTS["downgrade_does_nothing"][0](project)
-        report = client.check("01", project)
-        assert report.exit_code == 1 and "left behind" in failure_text(report), report.as_text()
-
-        (project / REVISION).write_text(revision, encoding="utf-8")  # the learner fixes it
-        report = client.check("01", project)
-        assert report.passed, report.as_text()
-
-        (project / MODELS).write_text(
-            models + '\nraise RuntimeError("models.py was read again")\n', encoding="utf-8"
-        )
-        report = client.check("01", project)
-        assert report.exit_code == 1, report.as_text()
-        assert "models.py was read again" in failure_text(report)
-
-        (project / MODELS).write_text(models, encoding="utf-8")
-        report = client.check("01", project, timeout=20)
-        assert report.passed, report.as_text()
-    finally:
-        client.close()
-    assert not list(project.rglob("__pycache__"))

@@ -3,21 +3,9 @@ each failing with a message that names the problem and the fix."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
-from helpers import assert_learner_failure, failure_text
-from test_lesson05 import (  # noqa: F401 (copy05 and grade05 are fixtures)
-    Mutation,
-    combine,
-    copy05,
-    grade05,
-    replace,
-    result,
-)
-
-from course_db.grading import Report
+from helpers import GradeMutant, Mutation, combine, failure_text, replace
+from test_lesson05 import LESSON, VERSIONS, result  # noqa: F401 (LESSON: the harness's lesson)
 
 CONCURRENT_INDEX = """    with op.get_context().autocommit_block():
         # It waits for running transactions, yet never makes the app wait: it can afford longer.
@@ -55,7 +43,7 @@ CONTRACT = """    op.execute("DROP TRIGGER users_sync_email ON users")
 MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
     "no_lock_timeout": (
         replace(
-            "0004_not_valid.py",
+            VERSIONS / "0004_not_valid.py",
             "def upgrade() -> None:\n    op.execute(\"SET LOCAL lock_timeout = '300ms'\")\n",
             "def upgrade() -> None:\n",
         ),
@@ -70,7 +58,7 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
     ),
     "plain_create_index": (
         replace(
-            "0003_index.py",
+            VERSIONS / "0003_index.py",
             CONCURRENT_INDEX,
             '    op.create_index("ix_users_email_address", "users", ["email_address"])',
         ),
@@ -84,7 +72,7 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
     ),
     "concurrently_inside_the_transaction": (
         replace(
-            "0003_index.py",
+            VERSIONS / "0003_index.py",
             "    with op.get_context().autocommit_block():\n        # It waits",
             "    if True:\n        # It waits",
         ),
@@ -99,11 +87,11 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
     "not_null_in_one_step": (
         combine(
             replace(
-                "0004_not_valid.py",
+                VERSIONS / "0004_not_valid.py",
                 NOT_VALID_CHECK,
                 '    op.alter_column("users", "email_address", nullable=False)',
             ),
-            replace("0005_validate.py", VALIDATE, "    pass"),
+            replace(VERSIONS / "0005_validate.py", VALIDATE, "    pass"),
         ),
         "0004_not_valid",
         [
@@ -114,7 +102,7 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
         ],
     ),
     "one_way_trigger": (
-        replace("0001_expand.py", TWO_WAY, "    NEW.email_address := NEW.email;"),
+        replace(VERSIONS / "0001_expand.py", TWO_WAY, "    NEW.email_address := NEW.email;"),
         "v1 and v2",
         [
             "v2 set email_address = 'v2-",
@@ -124,7 +112,7 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
     ),
     "column_dropped_before_the_trigger": (
         replace(
-            "0006_contract.py",
+            VERSIONS / "0006_contract.py",
             CONTRACT,
             '    op.drop_column("users", "email")\n'
             '    op.execute("DROP TRIGGER users_sync_email ON users")\n'
@@ -134,7 +122,7 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
         ["0006_contract drops email before the trigger", 'record "new" has no field "email"'],
     ),
     "trigger_left_behind": (
-        replace("0006_contract.py", CONTRACT, '    op.drop_column("users", "email")'),
+        replace(VERSIONS / "0006_contract.py", CONTRACT, '    op.drop_column("users", "email")'),
         "0006_contract",
         [
             "Still there after 0006_contract: trigger users_sync_email",
@@ -145,7 +133,7 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
     ),
     "squawk_ignore_comment": (
         replace(
-            "0002_backfill.py",
+            VERSIONS / "0002_backfill.py",
             '    op.execute("UPDATE users',
             '    op.execute("-- squawk-ignore prefer-robust-stmts\\nUPDATE users',
         ),
@@ -159,16 +147,9 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    grade05: Callable[..., Report],  # noqa: F811
-    copy05: Callable[[str], Path],  # noqa: F811
-    mutant: str,
-) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
     mutate, failing, phrases = MUTANTS[mutant]
-    project = copy05("solutions")
-    mutate(project)
-    report = grade05(project)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert not result(report, failing).passed, report.as_text()
     text = failure_text(report)
     for phrase in phrases:

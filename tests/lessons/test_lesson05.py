@@ -9,57 +9,27 @@ from __future__ import annotations
 
 import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
+from helpers import (
+    Grade,
+    ProjectCopy,
+    assert_learner_failure,
+    edit,
+    failure_text,
+    replace,
+    tree_hash,
+)
 
-from course_db.checking import run_check
 from course_db.grading import Report, Result
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
 
-Mutation = Callable[[Path], None]
+LESSON = get_lesson("05")
+
 VERSIONS = Path("migrations/versions")
 # one result per revision, the app's (task 1 when it passes) and squawk's, in the README's order
 ALL_TASKS = [1, 1, 2, 3, 4, 4, 5, 6]
-
-
-def replace(filename: str, *pairs: str) -> Mutation:
-    """replace(file, old, new, old2, new2, ...) in one revision of the copied project."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / VERSIONS / filename, old, new)
-
-    return mutate
-
-
-def combine(*mutations: Mutation) -> Mutation:
-    def mutate(project: Path) -> None:
-        for mutation in mutations:
-            mutation(project)
-
-    return mutate
-
-
-@pytest.fixture
-def copy05(tmp_path: Path) -> Callable[[str], Path]:
-    """`copy05("solutions")` or `copy05("exercises")`: a fresh copy of lesson 05's project."""
-    lesson = get_lesson("05")
-
-    return copies(tmp_path, lesson)
-
-
-@pytest.fixture
-def grade05(warm: None) -> Callable[..., Report]:
-    """`grade05(project, timeout=None)`: lesson 05's check, as `course check 05` runs it."""
-
-    def run(project: Path, timeout: float | None = None) -> Report:
-        return run_check("05", project=project, timeout=timeout)
-
-    return run
 
 
 def result(report: Report, starts: str) -> Result:
@@ -69,23 +39,21 @@ def result(report: Report, starts: str) -> Result:
 
 
 def test_check_solution_passes_and_leaves_the_folder_alone(
-    grade05: Callable[..., Report], copy05: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
-    project = copy05("solutions")
-    before = tree_hash(project)
-    report = grade05(project)
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
     assert report.passed, report.as_text()
     assert [r.task for r in report.results] == ALL_TASKS
-    assert tree_hash(project) == before
-    assert not list(project.rglob("__pycache__"))
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
 
 
-def test_check_untouched_starter_fails_at_every_step(
-    grade05: Callable[..., Report], copy05: Callable[[str], Path]
-) -> None:
-    project = copy05("exercises")
-    before = tree_hash(project)
-    report = grade05(project)
+def test_check_untouched_starter_fails_at_every_step(grade: Grade, project: ProjectCopy) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
     assert_learner_failure(report)
     assert [r.task for r in report.failures()] == ALL_TASKS
     expand = result(report, "0001_expand").message
@@ -104,16 +72,16 @@ def test_check_untouched_starter_fails_at_every_step(
         assert rule in lint
     assert "require-concurrent-index-creation" in lint
     assert "Start with task 1" in report.summary()
-    assert tree_hash(project) == before
+    assert tree_hash(folder) == before
 
 
 def test_check_missing_revision_names_the_expected_chain(
-    grade05: Callable[..., Report], copy05: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
-    project = copy05("solutions")
-    (project / VERSIONS / "0005_validate.py").unlink()
-    edit(project / VERSIONS / "0006_contract.py", '"0005_validate"', '"0004_not_valid"')
-    report = grade05(project)
+    folder = project("solutions")
+    (folder / VERSIONS / "0005_validate.py").unlink()
+    edit(folder / VERSIONS / "0006_contract.py", '"0005_validate"', '"0004_not_valid"')
+    report = grade(folder)
     assert_learner_failure(report)
     assert [r.task for r in report.results] == ALL_TASKS
     assert all(r.message.startswith("Not run: the chain") for r in report.results[1:])
@@ -123,16 +91,16 @@ def test_check_missing_revision_names_the_expected_chain(
 
 
 def test_check_revision_that_hangs_is_stopped_after_the_timeout(
-    grade05: Callable[..., Report], copy05: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
-    project = copy05("solutions")
+    folder = project("solutions")
     replace(
-        "0002_backfill.py",
+        VERSIONS / "0002_backfill.py",
         '    op.execute("UPDATE users',
         '    op.execute("SELECT pg_sleep(600)")\n    op.execute("UPDATE users',
-    )(project)
+    )(folder)
     started = time.perf_counter()
-    report = grade05(project, timeout=8)
+    report = grade(folder, timeout=8)
     assert time.perf_counter() - started < 14
     assert_learner_failure(report)
     message = report.failures()[0].message
@@ -140,13 +108,11 @@ def test_check_revision_that_hangs_is_stopped_after_the_timeout(
     assert "Running upgrade 0001_expand -> 0002_backfill" in message
 
 
-def test_check_syntax_error_points_at_the_file(
-    grade05: Callable[..., Report], copy05: Callable[[str], Path]
-) -> None:
-    project = copy05("solutions")
-    path = project / VERSIONS / "0004_not_valid.py"
+def test_check_syntax_error_points_at_the_file(grade: Grade, project: ProjectCopy) -> None:
+    folder = project("solutions")
+    path = folder / VERSIONS / "0004_not_valid.py"
     path.write_text(path.read_text(encoding="utf-8") + "\ndef broken(:\n    pass\n")
-    report = grade05(project)
+    report = grade(folder)
     assert_learner_failure(report)
     text = failure_text(report)
     assert "SyntaxError" in text and "0004_not_valid.py" in text, report.as_text()
@@ -155,24 +121,22 @@ def test_check_syntax_error_points_at_the_file(
 
 def test_learner_squawk_config_is_the_course_config() -> None:
     """The exercise's .squawk.toml is a copy of the pinned one the grader uses."""
-    lesson = get_lesson("05")
+    lesson = LESSON
     course = tomllib.loads((ROOT / "course_db/checks/lesson05/squawk.toml").read_text())
     for folder in (lesson.starter_dir, lesson.solution_dir):
         assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
 
 
-def test_readme_index_recipe_and_squawk_agree(
-    grade05: Callable[..., Report], copy05: Callable[[str], Path]
-) -> None:
+def test_readme_index_recipe_and_squawk_agree(grade: Grade, project: ProjectCopy) -> None:
     """README task 3, to the letter, must pass task 6: the README names `if_not_exists=True`
     (squawk's prefer-robust-stmts), and the grader says how to write it when it is missing."""
-    readme = (get_lesson("05").starter_dir / "README.md").read_text(encoding="utf-8")
+    readme = (LESSON.starter_dir / "README.md").read_text(encoding="utf-8")
     task3 = readme.split("## 3.", 1)[1].split("\n## ", 1)[0]
     assert "DROP INDEX CONCURRENTLY IF EXISTS" in task3
     assert "postgresql_concurrently=True" in task3 and "if_not_exists=True" in task3
-    project = copy05("solutions")
-    edit(project / VERSIONS / "0003_index.py", "            if_not_exists=True,\n", "")
-    report = grade05(project)
+    folder = project("solutions")
+    edit(folder / VERSIONS / "0003_index.py", "            if_not_exists=True,\n", "")
+    report = grade(folder)
     assert [r.name for r in report.failures()] == [result(report, "squawk").name]
     lint = result(report, "squawk").message
     assert "prefer-robust-stmts" in lint

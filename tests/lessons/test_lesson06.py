@@ -6,33 +6,42 @@ no database is left behind."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    assert_says,
+    edit,
+    failure_text,
+    grade_untouched,
+    replace,
+)
 
 from course_db import databases
-from course_db.checking import run_check
-from course_db.checks.lesson06.histories import BASE, BROKEN, REFORMATTED, build
-from course_db.grading import Report
+from course_db.checks.lesson06 import RUN_TIMEOUT, results
+from course_db.checks.lesson06.histories import (
+    BASE,
+    BROKEN,
+    REFORMATTED,
+    build,
+    histories,
+    task_of,
+)
+from course_db.checks.mutation.harness import run_tests_against
 from course_db.lessons import get_lesson
 from course_db.server import Server
 
 LESSON = get_lesson("06")
+# Each check runs the learner's tests in several pytest processes at once (the mutation harness),
+# each within a 30 s limit: two such checks at once on a 2-core machine can exceed it, so this
+# file's tests share one xdist worker (as under `--dist loadfile`).
+pytestmark = pytest.mark.xdist_group("mutation_harness")
 TESTS = Path("tests/test_migrations.py")
-Mutation = Callable[[Path], None]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 06's folder."""
-
-    return copies(tmp_path, LESSON)
-
-
-def grade(project: Path, timeout: float | None = None) -> Report:
-    return run_check("06", project=project, timeout=timeout)
 
 
 def leftover_run_databases(server: Server) -> list[str]:
@@ -43,7 +52,7 @@ def leftover_run_databases(server: Server) -> list[str]:
     return [name for name in names if stem.match(name)]
 
 
-def test_check_solution_passes(warm: None, project: Callable[[str], Path], server: Server) -> None:
+def test_check_solution_passes(grade: Grade, project: ProjectCopy, server: Server) -> None:
     folder = project("solutions")
     report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
@@ -52,7 +61,7 @@ def test_check_solution_passes(warm: None, project: Callable[[str], Path], serve
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("exercises")
     report = grade_untouched(folder, grade)
@@ -62,16 +71,6 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "tests/test_migrations.py has no test yet" in text
     assert "Start with README task 1" in text
     assert "Not graded yet: first make your tests pass on the good history" in text
-
-
-def replace(*pairs: str) -> Mutation:
-    """replace(old, new, old2, new2, ...) in the solution's tests/test_migrations.py."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / TESTS, old, new)
-
-    return mutate
 
 
 STAIRWAY = """    while alembic_runner.roundtrip_next_revision():
@@ -85,7 +84,7 @@ STANDARD_IMPORTS = """    test_model_definitions_match_ddl,
 # mutation of the learner's tests -> (failing tasks, phrases the failures must contain)
 MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     "no_stairway": (
-        replace(STAIRWAY, '    alembic_runner.migrate_up_to("heads")'),
+        replace(TESTS, STAIRWAY, '    alembic_runner.migrate_up_to("heads")'),
         [2],
         [
             "Your tests passed on 1 of 1 broken histories",
@@ -93,7 +92,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
         ],
     ),
     "data_test_only_upgrades": (
-        replace("    alembic_runner.migrate_down_one()\n    " + NAME_ASSERT + "\n", ""),
+        replace(TESTS, "    alembic_runner.migrate_down_one()\n    " + NAME_ASSERT + "\n", ""),
         [3],
         [
             "Your tests passed on 1 of 2 broken histories",
@@ -102,6 +101,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     ),
     "data_test_counts_rows_only": (
         replace(
+            TESTS,
             DISPLAY_ASSERT,
             'assert len(rows(alembic_engine, "display_name")) == len(NAMES)',
             NAME_ASSERT,
@@ -116,6 +116,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     ),
     "no_single_head_or_model_test": (
         replace(
+            TESTS,
             STANDARD_IMPORTS,
             "    test_up_down_consistency,",
             '    "test_model_definitions_match_ddl",\n    "test_single_head_revision",\n',
@@ -129,7 +130,9 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
         ],
     ),
     "data_test_downgrades_too_far": (
-        replace("alembic_runner.migrate_down_one()", 'alembic_runner.migrate_down_to("base")'),
+        replace(
+            TESTS, "alembic_runner.migrate_down_one()", 'alembic_runner.migrate_down_to("base")'
+        ),
         [1, 1, 2, 3],
         [
             "Your tests fail on the exercise's migration history and the same history written "
@@ -141,6 +144,7 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     ),
     "seed_style_test_on_the_seeds_url": (
         replace(
+            TESTS,
             "def test_stairway(",
             "def test_tables_exist() -> None:\n"
             "    from alembic import command\n"
@@ -162,23 +166,53 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    warm: None, project: Callable[[str], Path], name: str
+# A full check runs the learner's tests on all eight histories. Two mutants take that path, one
+# per verdict: a broken history missed (no_stairway) and a good history failing
+# (data_test_downgrades_too_far). The others run the same mutation harness and the grader's own
+# `results` on the histories that decide their verdict: the good ones, plus the broken ones of the
+# task they fail (each task's verdict reads only its own broken histories; with no task, a good
+# history fails and every other task is "Not graded yet", whatever the broken runs say).
+DECIDING_TASKS: dict[str, set[int]] = {
+    "data_test_only_upgrades": {3},
+    "data_test_counts_rows_only": {3},
+    "no_single_head_or_model_test": {1},
+    "seed_style_test_on_the_seeds_url": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(MUTANTS) - set(DECIDING_TASKS)))
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, name: str) -> None:
+    mutate, tasks, phrases = MUTANTS[name]
+    report = grade_mutant(mutate)
+    assert [r.task for r in report.failures()] == tasks, report.as_text()
+    assert_says(report, phrases)
+
+
+@pytest.mark.parametrize("name", sorted(DECIDING_TASKS))
+def test_mutant_verdict_names_the_problem(
+    project: ProjectCopy, server: Server, tmp_path: Path, name: str
 ) -> None:
     mutate, tasks, phrases = MUTANTS[name]
     folder = project("solutions")
     mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == tasks, report.as_text()
-    text = failure_text(report)
+    template = databases.ensure_template(server, LESSON.number, LESSON.fixture_path)
+    chosen = [
+        history
+        for history in histories(tmp_path / "histories")
+        if history.should_pass or task_of(history) in DECIDING_TASKS[name]
+    ]
+    runs = run_tests_against(folder / "tests", chosen, server, template, RUN_TIMEOUT)
+    found = results(runs)
+    failed = [r for r in found if not r.passed]
+    text = "\n".join(r.message for r in failed)
+    assert [r.task for r in failed] == tasks, text
     for phrase in phrases:
-        assert phrase in text, report.as_text()
+        assert phrase in text, text
+    assert not leftover_run_databases(server)
 
 
 def test_tests_that_check_nothing_miss_every_broken_history(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     (folder / TESTS).write_text("def test_nothing():\n    pass\n", encoding="utf-8")
@@ -192,11 +226,11 @@ def test_tests_that_check_nothing_miss_every_broken_history(
 
 BAD_INPUT: dict[str, tuple[Mutation, str]] = {
     "syntax_error": (
-        replace("def test_stairway(", "def test_stairway(("),
+        replace(TESTS, "def test_stairway(", "def test_stairway(("),
         "SyntaxError",
     ),
     "exception_at_import": (
-        replace("USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
+        replace(TESTS, "USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
         "RuntimeError: boom",
     ),
     "missing_tests_file": (
@@ -207,19 +241,14 @@ BAD_INPUT: dict[str, tuple[Mutation, str]] = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUT))
-def test_check_bad_input_is_a_clear_failure(
-    warm: None, project: Callable[[str], Path], name: str
-) -> None:
+def test_check_bad_input_is_a_clear_failure(grade_mutant: GradeMutant, name: str) -> None:
     mutate, phrase = BAD_INPUT[name]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert phrase in failure_text(report), report.as_text()
 
 
 def test_check_endless_test_is_stopped_and_the_next_check_passes(
-    warm: None, project: Callable[[str], Path], server: Server
+    grade: Grade, project: ProjectCopy, server: Server
 ) -> None:
     folder = project("solutions")
     edit(folder / TESTS, STAIRWAY, "    while True:\n        pass")
@@ -230,6 +259,7 @@ def test_check_endless_test_is_stopped_and_the_next_check_passes(
     assert not leftover_run_databases(server)
 
 
+@pytest.mark.server_agnostic
 def test_history_base_is_the_exercises_project() -> None:
     """The histories are built from the solution's project, which must be the exercise's."""
     for relative in ("alembic.ini", "app/models.py", "migrations/env.py"):
@@ -240,6 +270,7 @@ def test_history_base_is_the_exercises_project() -> None:
             assert path.read_bytes() == (tree / "migrations/versions" / path.name).read_bytes()
 
 
+@pytest.mark.server_agnostic
 def test_every_history_edit_applies(tmp_path: Path) -> None:
     build(tmp_path / "reformatted", REFORMATTED)
     for index, (_, edits) in enumerate(BROKEN.values()):

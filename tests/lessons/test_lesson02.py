@@ -4,62 +4,47 @@ writes to the learner's folder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, tree_hash
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    assert_says,
+    failure_text,
+    replace,
+    tree_hash,
+)
 
-from course_db.checking import run_check
 from course_db.checks.lesson02 import DECOY_DB, MIGRATED, plant_decoy
-from course_db.grading import Report
 from course_db.lessons import get_lesson
 
+LESSON = get_lesson("02")
+
 ENV = Path("migrations/env.py")
-Mutation = Callable[[Path], None]
-Copy = Callable[[str], Path]
-Grade = Callable[..., Report]
 
 
-@pytest.fixture
-def copy02(tmp_path: Path) -> Copy:
-    """`copy02("solutions")` or `copy02("exercises")`: a fresh copy of lesson 02's project."""
-    lesson = get_lesson("02")
-    return copies(tmp_path, lesson)
-
-
-@pytest.fixture
-def grade02(warm: None) -> Grade:
-    def run(project: Path, timeout: float | None = None) -> Report:
-        return run_check("02", project=project, timeout=timeout)
-
-    return run
-
-
-def replace(*pairs: str) -> Mutation:
-    """replace(old, new, old2, new2, ...) in env.py, each exactly once."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / ENV, old, new)
-
-    return mutate
-
-
-def test_check_solution_passes_and_leaves_the_folder_alone(grade02: Grade, copy02: Copy) -> None:
-    project = copy02("solutions")
-    before = tree_hash(project)
-    report = grade02(project)
+def test_check_solution_passes_and_leaves_the_folder_alone(
+    grade: Grade, project: ProjectCopy
+) -> None:
+    folder = project("solutions")
+    before = tree_hash(folder)
+    report = grade(folder)
     assert report.passed, report.as_text()
     assert [r.task for r in report.results] == [1, 1, 2, 3, 4]
-    assert tree_hash(project) == before
-    assert not list(project.rglob("__pycache__"))
+    assert tree_hash(folder) == before
+    assert not list(folder.rglob("__pycache__"))
 
 
-def test_check_untouched_starter_fails_with_task_messages(grade02: Grade, copy02: Copy) -> None:
-    project = copy02("exercises")
-    before = tree_hash(project)
-    report = grade02(project)
+def test_check_untouched_starter_fails_with_task_messages(
+    grade: Grade, project: ProjectCopy
+) -> None:
+    folder = project("exercises")
+    before = tree_hash(folder)
+    report = grade(folder)
     assert_learner_failure(report)
     failed = {(r.task, r.name): r.message for r in report.failures()}
     assert [task for task, _ in failed] == [1, 1, 2, 3]  # offline mode already works: task 4
@@ -69,7 +54,7 @@ def test_check_untouched_starter_fails_with_task_messages(grade02: Grade, copy02
     assert "synchronous engine (PGDialect_psycopg)" in text
     assert "Fix task 1 first" in text
     assert "Start with task 1" in report.summary()
-    assert tree_hash(project) == before
+    assert tree_hash(folder) == before
 
 
 ASYNC_FROM_INI = (
@@ -94,12 +79,13 @@ SYNC_ONLINE = (
 
 MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     "online_url_from_alembic_ini": (
-        replace(*ASYNC_FROM_INI),
+        replace(ENV, *ASYNC_FROM_INI),
         1,
         ["env.py connected to the URL in alembic.ini", repr(DECOY_DB)],
     ),
     "falls_back_to_alembic_ini": (
         replace(
+            ENV,
             '    url = os.environ.get("DATABASE_URL")\n',
             '    url = os.environ.get("DATABASE_URL")'
             ' or config.get_main_option("sqlalchemy.url")\n',
@@ -109,6 +95,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     ),
     "offline_reads_alembic_ini": (
         replace(
+            ENV,
             "        url=database_url(),\n",
             '        url=config.get_main_option("sqlalchemy.url"),\n',
         ),
@@ -117,6 +104,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     ),
     "unset_url_error_names_nothing": (
         replace(
+            ENV,
             '        raise SystemExit("DATABASE_URL is not set: export it, or run `course alembic '
             '02 -- ...`.")\n',
             '        raise SystemExit("no URL")\n',
@@ -125,22 +113,23 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ["its error does not say that DATABASE_URL is missing", "SystemExit: no URL"],
     ),
     "sync_engine_kept": (
-        replace(*SYNC_ONLINE),
+        replace(ENV, *SYNC_ONLINE),
         2,
         ["synchronous engine (PGDialect_psycopg)", "create_async_engine()"],
     ),
     "asyncio_run_missing": (
-        replace("    asyncio.run(run_async_migrations())", "    run_async_migrations()"),
+        replace(ENV, "    asyncio.run(run_async_migrations())", "    run_async_migrations()"),
         1,
         ["env.py migrated nothing there", "was never awaited", "asyncio.run(run_async_migrations"],
     ),
     "target_metadata_none": (
-        replace("target_metadata = Base.metadata", "target_metadata = None"),
+        replace(ENV, "target_metadata = Base.metadata", "target_metadata = None"),
         3,
         ["target_metadata is None", "Base.metadata"],
     ),
     "target_metadata_empty": (
         replace(
+            ENV,
             "target_metadata = Base.metadata",
             "from sqlalchemy import MetaData\n\ntarget_metadata = MetaData()",
         ),
@@ -149,6 +138,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     ),
     "offline_connects": (
         replace(
+            ENV,
             "    context.configure(\n        url=database_url(),",
             "    run_migrations_online()\n    return\n    context.configure(\n"
             "        url=database_url(),",
@@ -160,20 +150,17 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(grade02: Grade, copy02: Copy, mutant: str) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
     mutate, task, phrases = MUTANTS[mutant]
-    project = copy02("solutions")
-    mutate(project)
-    report = grade02(project)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert report.failures()[0].task == task, report.as_text()
-    for phrase in phrases:
-        assert phrase in failure_text(report), report.as_text()
+    assert_says(report, phrases)
 
 
 EQUIVALENT: dict[str, Mutation] = {
     # The seed's way: the ini's section as a dict, its URL replaced before the engine is built.
     "seed_style_async_engine_from_config": replace(
+        ENV,
         *ASYNC_FROM_INI[:2],
         "    engine = async_engine_from_config(\n"
         "        config.get_section(config.config_ini_section, {}),\n",
@@ -184,6 +171,7 @@ EQUIVALENT: dict[str, Mutation] = {
         *ASYNC_FROM_INI[2:],
     ),
     "os_environ_keyerror": replace(
+        ENV,
         '    url = os.environ.get("DATABASE_URL")\n    if not url:\n'
         '        raise SystemExit("DATABASE_URL is not set: export it, or run `course alembic '
         '02 -- ...`.")\n    return url\n',
@@ -193,16 +181,16 @@ EQUIVALENT: dict[str, Mutation] = {
 
 
 @pytest.mark.parametrize("variant", sorted(EQUIVALENT))
-def test_check_equivalent_solution_passes(grade02: Grade, copy02: Copy, variant: str) -> None:
-    project = copy02("solutions")
-    EQUIVALENT[variant](project)
-    report = grade02(project)
+def test_check_equivalent_solution_passes(grade: Grade, project: ProjectCopy, variant: str) -> None:
+    folder = project("solutions")
+    EQUIVALENT[variant](folder)
+    report = grade(folder)
     assert report.passed, report.as_text()
 
 
 def append(code: str) -> Mutation:
-    def mutate(project: Path) -> None:
-        path = project / ENV
+    def mutate(folder: Path) -> None:
+        path = folder / ENV
         path.write_text(path.read_text(encoding="utf-8") + code, encoding="utf-8")
 
     return mutate
@@ -214,7 +202,7 @@ BAD_INPUT: dict[str, tuple[Mutation, list[str]]] = {
         ["env.py does not load", "SyntaxError", 'File "migrations/env.py", line'],
     ),
     "wrong_models_import": (
-        replace("from app.models import Base", "from models import Base"),
+        replace(ENV, "from app.models import Base", "from models import Base"),
         ["env.py does not load", "No module named 'models'", "(at migrations/env.py, line"],
     ),
 }
@@ -224,19 +212,21 @@ NOT_CHECKED = f"Not checked: task 1 must pass first ({MIGRATED})."
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_check_bad_input_is_one_clear_failure(grade02: Grade, copy02: Copy, case: str) -> None:
+def test_check_bad_input_is_one_clear_failure(
+    grade: Grade, project: ProjectCopy, case: str
+) -> None:
     mutate, phrases = BAD_INPUT[case]
-    project = copy02("solutions")
-    mutate(project)
-    before = tree_hash(project)
-    report = grade02(project)
+    folder = project("solutions")
+    mutate(folder)
+    before = tree_hash(folder)
+    report = grade(folder)
     assert_learner_failure(report)
     first, *others = report.results
     assert [result.message for result in others] == [NOT_CHECKED] * 4, report.as_text()
     for phrase in phrases:
         assert phrase in first.message, report.as_text()
     assert "/tmp/" not in failure_text(report)
-    assert tree_hash(project) == before
+    assert tree_hash(folder) == before
 
 
 @pytest.mark.parametrize(

@@ -6,39 +6,40 @@ from __future__ import annotations
 
 import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    assert_says,
+    combine,
+    edit,
+    failure_text,
+    grade_untouched,
+    replace,
+)
 
-from course_db.checking import run_check
 from course_db.checks.lesson10.app import APP_NAME
-from course_db.grading import Report
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
 
 LESSON = get_lesson("10")
+# Each check runs the learner's tests in several pytest processes at once (the mutation harness),
+# each within a 30 s limit: two such checks at once on a 2-core machine can exceed it, so this
+# file's tests share one xdist worker (as under `--dist loadfile`).
+pytestmark = pytest.mark.xdist_group("mutation_harness")
 VERSIONS = Path("migrations/versions")
 EXPAND, BACKFILL, CONTRACT = (
     VERSIONS / f"{name}.py" for name in ("0001_expand", "0002_backfill", "0003_contract")
 )
 TESTS = Path("tests/test_chain.py")
-Mutation = Callable[[Path], None]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 10's folder."""
-
-    return copies(tmp_path, LESSON)
-
-
-def grade(project: Path, timeout: float | None = None) -> Report:
-    return run_check("10", project=project, timeout=timeout)
-
-
-def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
@@ -46,7 +47,7 @@ def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> No
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("exercises")
     report = grade_untouched(folder, grade)
@@ -63,24 +64,6 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "Your tests fail on your own chain" in text
     assert "require-lock-timeout" in text
     assert "Start with task 1" in report.summary()
-
-
-def replace(path: Path, *pairs: str) -> Mutation:
-    """replace(path, old, new, old2, new2, ...) in one file of the solution."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / path, old, new)
-
-    return mutate
-
-
-def both(*mutations: Mutation) -> Mutation:
-    def mutate(project: Path) -> None:
-        for mutation in mutations:
-            mutation(project)
-
-    return mutate
 
 
 DROP_OLD = '    op.drop_column("customers", "name")\n    op.drop_column("customers", "phone")\n'
@@ -114,7 +97,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ],
     ),
     "contract_in_the_backfill": (
-        both(
+        combine(
             replace(
                 BACKFILL,
                 '        "ON CONFLICT (customer_id) DO NOTHING"\n    )\n',
@@ -134,7 +117,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ],
     ),
     "backfill_in_the_expand": (
-        both(
+        combine(
             replace(BACKFILL, f'    op.execute("{COPY_NAMES}")\n', ""),
             replace(EXPAND, RELAX_NAME, f'{RELAX_NAME}\n    op.execute("{COPY_NAMES}")'),
         ),
@@ -188,24 +171,18 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    warm: None, project: Callable[[str], Path], mutant: str
-) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
     mutate, task, phrases = MUTANTS[mutant]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     # the releases' row is task 1's wherever it broke (one task list): the task to fix is the
     # first failing row of a revision, or the releases' row when it is the only one
     rows = [r for r in report.failures() if r.name != APP_NAME] or report.failures()
     assert rows[0].task == task, report.as_text()
-    for phrase in phrases:
-        assert phrase in failure_text(report), report.as_text()
+    assert_says(report, phrases)
 
 
 def test_check_missing_revision_names_the_expected_chain(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     (folder / CONTRACT).unlink()
@@ -216,7 +193,7 @@ def test_check_missing_revision_names_the_expected_chain(
     assert "Expected exactly: 0001_expand, 0002_backfill, 0003_contract" in failure_text(report)
 
 
-def test_check_syntax_error_points_at_the_file(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_syntax_error_points_at_the_file(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     path = folder / BACKFILL
     path.write_text(path.read_text(encoding="utf-8") + "\ndef broken(:\n    pass\n")
@@ -226,9 +203,7 @@ def test_check_syntax_error_points_at_the_file(warm: None, project: Callable[[st
     assert "SyntaxError" in text and "0002_backfill.py" in text, report.as_text()
 
 
-def test_check_test_that_raises_is_a_test_failure(
-    warm: None, project: Callable[[str], Path]
-) -> None:
+def test_check_test_that_raises_is_a_test_failure(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     edit(
         folder / TESTS,
@@ -243,7 +218,7 @@ def test_check_test_that_raises_is_a_test_failure(
 
 
 def test_check_revision_that_loops_is_stopped_and_the_next_check_passes(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     edit(

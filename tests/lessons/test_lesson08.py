@@ -4,34 +4,30 @@ failure, and a check never writes to the learner's folder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    assert_says,
+    edit,
+    failure_text,
+    grade_untouched,
+    replace,
+)
 
-from course_db.checking import run_check
-from course_db.grading import Report
 from course_db.lessons import get_lesson
 
 LESSON = get_lesson("08")
 ENV = Path("migrations/env.py")
 FIRST = Path("migrations/versions/0001_users_and_page_views.py")
-Mutation = Callable[[Path], None]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 08's folder."""
-
-    return copies(tmp_path, LESSON)
-
-
-def grade(project: Path, timeout: float | None = None) -> Report:
-    return run_check("08", project=project, timeout=timeout)
-
-
-def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
@@ -39,7 +35,7 @@ def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> No
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("exercises")
     report = grade_untouched(folder, grade)
@@ -50,16 +46,6 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "context.run_migrations(engine_name=name)" in text
     assert "the error does not name the valid databases (main and analytics)" in text
     assert "Start with task 1" in report.summary()
-
-
-def replace(path: Path, *pairs: str) -> Mutation:
-    """replace(path, old, new, old2, new2, ...) in one file of the solution."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / path, old, new)
-
-    return mutate
 
 
 SOLUTION_CHOICE = """    name = context.get_x_argument(as_dictionary=True).get("db")
@@ -162,17 +148,11 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(
-    warm: None, project: Callable[[str], Path], mutant: str
-) -> None:
+def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
     mutate, task, phrases = MUTANTS[mutant]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert report.failures()[0].task == task, report.as_text()
-    for phrase in phrases:
-        assert phrase in failure_text(report), report.as_text()
+    assert_says(report, phrases)
 
 
 def append(path: Path, text: str) -> Mutation:
@@ -206,9 +186,7 @@ BAD_INPUT: dict[str, tuple[Mutation, list[str]]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_check_bad_input_is_a_clear_failure(
-    warm: None, project: Callable[[str], Path], case: str
-) -> None:
+def test_check_bad_input_is_a_clear_failure(grade: Grade, project: ProjectCopy, case: str) -> None:
     mutate, phrases = BAD_INPUT[case]
     folder = project("solutions")
     mutate(folder)
@@ -220,7 +198,7 @@ def test_check_bad_input_is_a_clear_failure(
 
 
 def test_check_endless_loop_times_out_and_the_next_check_passes(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     edit(

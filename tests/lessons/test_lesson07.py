@@ -6,21 +6,29 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import assert_learner_failure, copies, edit, failure_text, grade_untouched
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    edit,
+    failure_text,
+    grade_untouched,
+    replace,
+)
 
-from course_db.checking import run_check
-from course_db.grading import Report
+from course_db.checks.lesson07.workflow import ROWS as WORKFLOW_ROWS
+from course_db.checks.lesson07.workflow import grade_workflow
 from course_db.lessons import get_lesson
 
 LESSON = get_lesson("07")
 SCRIPT = Path("scripts/entrypoint.sh")
 WORKFLOW = Path(".github/workflows/migrations.yml")
 ENV_PY = Path("migrations/env.py")
-Mutation = Callable[[Path], None]
 
 SEED_ENTRYPOINT = """#!/bin/bash
 # scripts/entrypoint.sh
@@ -42,18 +50,7 @@ exec "$@"
 """
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """`project("solutions")` or `project("exercises")`: a fresh copy of lesson 07's folder."""
-
-    return copies(tmp_path, LESSON)
-
-
-def grade(project: Path, timeout: float | None = None) -> Report:
-    return run_check("07", project=project, timeout=timeout)
-
-
-def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     report = grade_untouched(folder, grade)
     assert report.passed, report.as_text()
@@ -61,7 +58,7 @@ def test_check_solution_passes(warm: None, project: Callable[[str], Path]) -> No
 
 
 def test_check_untouched_starter_fails_with_task_messages(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("exercises")
     report = grade_untouched(folder, grade)
@@ -81,16 +78,6 @@ def test_check_untouched_starter_fails_with_task_messages(
     assert "a single-head gate" in text
     assert "your upgrade went ahead anyway" in text
     assert "Start with task 1" in report.summary()
-
-
-def replace(path: Path, *pairs: str) -> Mutation:
-    """replace(path, old, new, old2, new2, ...) in one file of the solution."""
-
-    def mutate(project: Path) -> None:
-        for old, new in zip(pairs[::2], pairs[1::2], strict=True):
-            edit(project / path, old, new)
-
-    return mutate
 
 
 def write(path: Path, text: str) -> Mutation:
@@ -162,6 +149,43 @@ MUTANTS: dict[str, tuple[Mutation, list[tuple[int, str]]]] = {
         replace(SCRIPT, "waited=$((waited + 1))", "waited=$((waited + 99))"),
         [(1, "Your script gave up after 0.")],
     ),
+    "only_on_push": (
+        replace(WORKFLOW, "  pull_request:\n", ""),
+        [(2, "`on: pull_request`")],
+    ),
+    "no_lock": (
+        replace(
+            ENV_PY,
+            'connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), '
+            '{"key": MIGRATION_LOCK})',
+            "pass",
+        ),
+        [(3, "your upgrade went ahead anyway")],
+    ),
+}
+
+
+# `|| true` and a pipe to tee already have `set -e`: advising it would mislead
+HAVE_SET_E = {"upgrade_or_true", "upgrade_piped_to_tee_without_pipefail"}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=str)
+def test_check_mutant_fails_with_message(grade_mutant: GradeMutant, mutant: str) -> None:
+    mutate, expected = MUTANTS[mutant]
+    report = grade_mutant(mutate)
+    failed = {r.task for r in report.failures()}
+    assert failed == {task for task, _ in expected}, report.as_text()
+    text = failure_text(report)
+    for _, phrase in expected:
+        assert phrase in text, report.as_text()
+    if mutant in HAVE_SET_E:
+        assert "with `set -e`" not in text, report.as_text()
+
+
+# The workflow (task 2) is graded by `grade_workflow` alone, from the file: a full check would
+# only add the entrypoint's scenarios, which these edits do not touch (`only_on_push` above and
+# `test_check_solution_passes` take the workflow through a full check, failing and passing).
+WORKFLOW_MUTANTS: dict[str, tuple[Mutation, list[tuple[int, str]]]] = {
     "checkout_v4": (
         replace(WORKFLOW, "actions/checkout@v5", "actions/checkout@v4"),
         [(2, 'update the version of action "actions/checkout@v4"')],
@@ -186,64 +210,28 @@ MUTANTS: dict[str, tuple[Mutation, list[tuple[int, str]]]] = {
         ),
         [(2, "whose `options:` define a health check")],
     ),
-    "only_on_push": (
-        replace(WORKFLOW, "  pull_request:\n", ""),
-        [(2, "`on: pull_request`")],
-    ),
     "misspelled_key": (
         replace(WORKFLOW, "runs-on: ubuntu-latest", "run-on: ubuntu-latest"),
         [(2, "GitHub would reject the file: at jobs.migrations")],
     ),
-    "no_lock": (
-        replace(
-            ENV_PY,
-            'connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), '
-            '{"key": MIGRATION_LOCK})',
-            "pass",
-        ),
-        [(3, "your upgrade went ahead anyway")],
-    ),
 }
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=str)
-def test_check_mutant_fails_with_message(
-    warm: None, project: Callable[[str], Path], mutant: str
-) -> None:
-    mutate, expected = MUTANTS[mutant]
+@pytest.mark.server_agnostic
+@pytest.mark.parametrize("mutant", WORKFLOW_MUTANTS, ids=str)
+def test_workflow_mutant_fails_with_message(project: ProjectCopy, mutant: str) -> None:
+    mutate, expected = WORKFLOW_MUTANTS[mutant]
     folder = project("solutions")
     mutate(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
-    failed = {r.task for r in report.failures()}
-    assert failed == {task for task, _ in expected}, report.as_text()
-    text = failure_text(report)
+    results = grade_workflow(folder)
+    assert [r.name for r in results] == WORKFLOW_ROWS
+    text = "\n".join(r.message for r in results if not r.passed)
     for _, phrase in expected:
-        assert phrase in text, report.as_text()
-
-
-def test_check_set_e_advice_only_when_set_e_is_missing(
-    warm: None, project: Callable[[str], Path]
-) -> None:
-    """`|| true` and a pipe to tee already have `set -e`: advising it would mislead."""
-    for mutant in ("upgrade_or_true", "upgrade_piped_to_tee_without_pipefail"):
-        folder = project("solutions")
-        MUTANTS[mutant][0](folder)
-        report = grade(folder)
-        assert "with `set -e`" not in failure_text(report), report.as_text()
+        assert phrase in text, text
 
 
 # other ways to do what the README asks: each must pass
 EQUIVALENT: dict[str, Mutation] = {
-    "pip3_install": replace(
-        WORKFLOW, "run: pip install -r requirements.txt", "run: pip3 install -r requirements.txt"
-    ),
-    "python_m_pip_install": replace(
-        WORKFLOW,
-        "run: pip install -r requirements.txt",
-        "run: python -m pip install -r requirements.txt",
-    ),
-    "uv_sync": replace(WORKFLOW, "run: pip install -r requirements.txt", "run: uv sync --frozen"),
     "alembic_output_to_a_log_file": replace(
         SCRIPT,
         "alembic upgrade head\n",
@@ -256,18 +244,38 @@ EQUIVALENT: dict[str, Mutation] = {
 
 
 @pytest.mark.parametrize("variant", EQUIVALENT, ids=str)
-def test_check_equivalent_answer_passes(
-    warm: None, project: Callable[[str], Path], variant: str
-) -> None:
+def test_check_equivalent_answer_passes(grade: Grade, project: ProjectCopy, variant: str) -> None:
     folder = project("solutions")
     EQUIVALENT[variant](folder)
     report = grade(folder)
     assert report.passed, report.as_text()
 
 
-def test_check_bash_syntax_error_is_the_learners(
-    warm: None, project: Callable[[str], Path]
-) -> None:
+# other ways to write the workflow: `grade_workflow` passes them (see WORKFLOW_MUTANTS)
+WORKFLOW_EQUIVALENT: dict[str, Mutation] = {
+    "pip3_install": replace(
+        WORKFLOW, "run: pip install -r requirements.txt", "run: pip3 install -r requirements.txt"
+    ),
+    "python_m_pip_install": replace(
+        WORKFLOW,
+        "run: pip install -r requirements.txt",
+        "run: python -m pip install -r requirements.txt",
+    ),
+    "uv_sync": replace(WORKFLOW, "run: pip install -r requirements.txt", "run: uv sync --frozen"),
+}
+
+
+@pytest.mark.server_agnostic
+@pytest.mark.parametrize("variant", WORKFLOW_EQUIVALENT, ids=str)
+def test_workflow_equivalent_answer_passes(project: ProjectCopy, variant: str) -> None:
+    folder = project("solutions")
+    WORKFLOW_EQUIVALENT[variant](folder)
+    results = grade_workflow(folder)
+    assert [r.name for r in results] == WORKFLOW_ROWS
+    assert all(r.passed for r in results), [r.message for r in results]
+
+
+def test_check_bash_syntax_error_is_the_learners(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     edit(folder / SCRIPT, "  sleep 1\ndone\n", "  sleep 1\n")
     report = grade(folder)
@@ -275,7 +283,7 @@ def test_check_bash_syntax_error_is_the_learners(
     assert "syntax error" in failure_text(report), report.as_text()
 
 
-def test_check_missing_files_are_named(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_missing_files_are_named(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     (folder / SCRIPT).unlink()
     (folder / WORKFLOW).unlink()
@@ -287,7 +295,7 @@ def test_check_missing_files_are_named(warm: None, project: Callable[[str], Path
     assert not any(r.task == 3 and not r.passed for r in report.results), report.as_text()
 
 
-def test_check_env_py_exception_is_located(warm: None, project: Callable[[str], Path]) -> None:
+def test_check_env_py_exception_is_located(grade: Grade, project: ProjectCopy) -> None:
     folder = project("solutions")
     edit(
         folder / ENV_PY,
@@ -303,7 +311,7 @@ def test_check_env_py_exception_is_located(warm: None, project: Callable[[str], 
 
 
 def test_check_endless_script_is_stopped_then_next_check_passes(
-    warm: None, project: Callable[[str], Path]
+    grade: Grade, project: ProjectCopy
 ) -> None:
     folder = project("solutions")
     endless = "while true; do sleep 1.0707; done\n"  # a sleep no other process runs

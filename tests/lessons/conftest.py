@@ -1,0 +1,102 @@
+"""The lesson harness: every `test_lessonNN.py` here grades copies of its own lesson's folders.
+
+A test module names its lesson once, `LESSON = get_lesson("NN")`; these fixtures read it, so no
+lesson file declares its own:
+
+- `project("solutions")` / `project("exercises")`: a fresh copy of the lesson's folder in tmp_path;
+- `grade(folder, timeout=None)`: the lesson's check of `folder`, exactly as `course check --project`
+  runs it (isolated child, fresh database, nothing written to `folder`);
+- `grade_mutant(mutate)`: the check of a solution copy that `mutate` edited, asserted to be a
+  failure the learner can act on (`helpers.assert_learner_failure`).
+
+Mutations of a copy are `helpers.replace(path, old, new, ...)` (each `old` exactly once).
+
+`grade` also asserts what must hold for every report of every lesson, whatever was graded:
+
+- the report lists the grader's `TASKS` (numbers and names, in order), so two checks compare row
+  by row and a task that could not run is a FAIL that says why, never a missing row;
+- an untouched starter's first failure opens in at most NOTEBOOK_LINES lines of the notebook
+  (the rest is folded, never lost): what a newcomer reads before touching anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+from helpers import (
+    Grade,
+    GradeMutant,
+    Mutation,
+    ProjectCopy,
+    assert_learner_failure,
+    copies,
+    tree_hash,
+)
+
+from course_db.checking import run_check
+from course_db.grading import NOTEBOOK_LINES, Report, split_open, wrapped
+from course_db.lessons import Lesson
+
+
+def module_lesson(request: pytest.FixtureRequest) -> Lesson:
+    lesson = getattr(request.module, "LESSON", None)
+    assert isinstance(lesson, Lesson), f"{request.module.__name__} must set LESSON = get_lesson(..)"
+    return lesson
+
+
+@pytest.fixture
+def starters() -> dict[Path, str]:
+    """The copies of the starter that this test made, each with its `tree_hash` when copied."""
+    return {}
+
+
+@pytest.fixture
+def project(
+    request: pytest.FixtureRequest, tmp_path: Path, starters: dict[Path, str]
+) -> ProjectCopy:
+    """`project("solutions")` or `project("exercises")`: a fresh copy of the module's lesson."""
+    copy = copies(tmp_path, module_lesson(request))
+
+    def make(source: str = "solutions") -> Path:
+        folder = copy(source)
+        if source == "exercises":
+            starters[folder] = tree_hash(folder)
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def grade(request: pytest.FixtureRequest, warm: None, starters: dict[Path, str]) -> Grade:
+    """`grade(folder, timeout=None)`: the module's lesson's check of `folder`."""
+    number = module_lesson(request).number
+    tasks = list(importlib.import_module(f"course_db.checks.lesson{number}").TASKS)
+
+    def run(folder: Path, timeout: float | None = None) -> Report:
+        report = run_check(number, project=folder, timeout=timeout)
+        if report.results:  # a setup error (no folder, no alembic.ini) grades nothing
+            assert [(r.task, r.name) for r in report.results] == tasks, report.as_text()
+        if folder in starters and tree_hash(folder) == starters[folder]:  # untouched
+            first = report.failures()[0]
+            shown, rest = split_open(first.message)
+            assert sum(map(wrapped, shown)) <= NOTEBOOK_LINES, report.as_text()
+            assert shown + rest == first.message.splitlines()
+        return report
+
+    return run
+
+
+@pytest.fixture
+def grade_mutant(grade: Grade, project: ProjectCopy) -> GradeMutant:
+    """`grade_mutant(mutate)`: the check of a solution copy that `mutate` edited: a failure."""
+
+    def run(mutate: Mutation) -> Report:
+        folder = project("solutions")
+        mutate(folder)
+        report = grade(folder)
+        assert_learner_failure(report)
+        return report
+
+    return run
