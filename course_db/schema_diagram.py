@@ -4,8 +4,8 @@ In the check's grader, `inprocess.alembic` reads the lesson database's tables be
 Alembic command (`note_before`) and again after the first `upgrade head` that succeeds
 (`note_after`); the two readings travel back with the check's answer (`isolation.attach`). The
 notebook draws them: every table after the upgrade, plus the tables it dropped, with what was
-added (green), changed (yellow) or dropped (red). JupyterLab renders the ```mermaid block itself,
-offline.
+added (green), changed (a thick frame, each change named on its column) or dropped (red).
+JupyterLab renders the ```mermaid block itself, offline.
 
 What is read comes from a database the learner's code ran on, so names are cut to what Mermaid
 accepts and the drawing to a size a notebook can show.
@@ -94,7 +94,7 @@ def mermaid(before: Schema, after: Schema) -> str:
     lines = [
         "erDiagram",
         "    classDef added fill:#dafbe1,stroke:#1a7f37",
-        "    classDef changed fill:#fff8c5,stroke:#9a6700",
+        "    classDef changed stroke:#9a6700,stroke-width:3px",  # a fill would stripe every row
         "    classDef dropped fill:#ffebe9,stroke:#cf222e",
     ]
     names = sorted({*old, *new})[:MAX_TABLES]
@@ -163,5 +163,5 @@ def markdown(before: Schema | None, after: Schema | None) -> str:
         return ""  # no upgrade reached the head, or nothing to show (lesson 09 rebuilds the same)
     return (
         "**What your migrations did to the schema** (after `alembic upgrade head`; green: added, "
-        "yellow: changed, red: dropped):\n\n```mermaid\n" + mermaid(before, after) + "\n```"
+        "thick frame: changed, red: dropped):\n\n```mermaid\n" + mermaid(before, after) + "\n```"
     )
