@@ -84,4 +84,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             contextlib.suppress(psycopg.Error),
             psycopg.connect(**server.conninfo(progress.PROGRESS_DB), autocommit=True) as conn,  # type: ignore[arg-type]
         ):
-            conn.execute("DELETE FROM progress WHERE prefix = %s", (databases.prefix(),))
+            for table in ("progress", "hints_seen"):  # hints_seen: absent before the first hint
+                with contextlib.suppress(psycopg.errors.UndefinedTable):
+                    conn.execute(f"DELETE FROM {table} WHERE prefix = %s", (databases.prefix(),))  # type: ignore[arg-type]

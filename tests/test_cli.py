@@ -106,13 +106,6 @@ def test_cli_verify_exits_0_and_shows_how_far_it_is(
     assert "[##########..........] lesson 02 (2 of 2)" in err
 
 
-def test_cli_hint_prints_one_hint(lesson01: Lesson, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["hint", "01"]) == 0
-    out = capsys.readouterr().out
-    assert len([line for line in out.splitlines() if line.startswith("Hint ")]) == 1
-    assert any(hint.text in out for hint in lesson01.hints)  # which one: see test_hints.py
-
-
 def test_cli_alembic_and_reset_use_the_exercise_database_and_write_nothing(
     lesson01: Lesson, capsys: pytest.CaptureFixture[str]
 ) -> None:

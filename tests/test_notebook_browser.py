@@ -160,7 +160,8 @@ def test_notebook_01_runs_all_fails_the_starter_and_passes_once_solved(
                 has=page.locator(".jp-InputArea-editor", has_text="hint()")
             )
             expect(hinted.locator(".jp-OutputArea-output")).to_contain_text(
-                "Hint 1 of 5, task 2 (Fill it: one slug per author)", timeout=20_000
+                re.compile(r"Hint \d of 5, task 2 \(Fill it: one slug per author\)"),
+                timeout=20_000,  # which of task 2's hints: the test prefix's record decides
             )
 
             # the learner solves it in JupyterLab's editor: paste the solution's revision, save
