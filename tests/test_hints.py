@@ -13,7 +13,7 @@ from course_db import hints, progress
 from course_db.board import load_board
 from course_db.checking import run_check
 from course_db.cli import main
-from course_db.databases import prefix
+from course_db.databases import course_databases, drop_database, prefix
 from course_db.lessons import Hint, get_lesson
 from course_db.roles import progress_db
 from course_db.server import Server, parse_admin_url
@@ -45,6 +45,8 @@ def as_learner(warm: None, server: Server, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("COURSE_SOURCE", "exercises")
     monkeypatch.setenv("COURSE_DB_PREFIX", mine)
     yield server
+    for name in course_databases(server):  # the template its check built, under its own prefix
+        drop_database(server, name)
     with psycopg.connect(**server.conninfo(progress.PROGRESS_DB), autocommit=True) as conn:
         for table in ("progress", "hints_seen"):
             conn.execute(f"DELETE FROM {table} WHERE prefix = %s", (mine,))  # type: ignore[arg-type]
