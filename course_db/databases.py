@@ -125,6 +125,11 @@ def fixture_hash(fixture: Path) -> str:
     return hashlib.sha256(FIXTURE_FORMAT.encode() + fixture.read_bytes()).hexdigest()[:16]
 
 
+def template_marker(fixture: Path) -> str:
+    """The comment of this checkout's template that is up to date with `fixture`."""
+    return marker(f"fixture={fixture_hash(fixture)}")
+
+
 def marker(extra: str = "") -> str:
     return f"{MARKER} prefix={prefix()}" + (f" {extra}" if extra else "")
 
@@ -142,8 +147,7 @@ def missing_templates(server: Server, sources: list[tuple[str, Path]]) -> list[t
         return [
             (lesson, fixture)
             for lesson, fixture in sources
-            if comment_of(conn, db_name(lesson, "template"))
-            != marker(f"fixture={fixture_hash(fixture)}")
+            if comment_of(conn, db_name(lesson, "template")) != template_marker(fixture)
         ]
 
 
@@ -175,17 +179,16 @@ def ensure_template(server: Server, lesson: str, fixture: Path) -> str:
     learner = learner_of(server)
     if learner is not None:  # a learner clones the class's template, built by the instructor
         name = learner.template(lesson)
+        from course_db.class_templates import class_marker
+
         with admin(server) as conn:
-            if (
-                comment_of(conn, name)
-                != f"{MARKER} prefix={learner.group} fixture={fixture_hash(fixture)}"
-            ):
+            if comment_of(conn, name) != class_marker(learner.group, fixture):
                 from course_db.roles import missing_template
 
                 raise missing_template(learner, lesson)
         return name
     name = db_name(lesson, "template")
-    wanted = marker(f"fixture={fixture_hash(fixture)}")
+    wanted = template_marker(fixture)
     with admin(server) as conn:
         if comment_of(conn, name) == wanted:
             return name
@@ -309,7 +312,7 @@ def prepare_spare(server: Server, lesson: str, fixture: Path) -> None:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))  # two tidy-ups may race
         if comment_of(conn, name) == wanted:
             return
-        if comment_of(conn, template) != marker(f"fixture={fixture_hash(fixture)}"):
+        if comment_of(conn, template) != template_marker(fixture):
             return
         clone(server, template, name)
         _set_comment(conn, name, wanted)
