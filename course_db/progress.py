@@ -34,10 +34,15 @@ CREATE TABLE IF NOT EXISTS progress (
     first_passed_at timestamptz,
     PRIMARY KEY (prefix, lesson)
 );
-ALTER TABLE progress ADD COLUMN IF NOT EXISTS failing_task integer;
+DO $$ BEGIN  -- made before hints existed: add the column once (ALTER locks out every reader)
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'progress'::regclass
+                   AND attname = 'failing_task' AND NOT attisdropped) THEN
+        ALTER TABLE progress ADD COLUMN failing_task integer;
+    END IF;
+END $$;
 """
     + HINTS_TABLE
-)  # a progress database made before hints existed gets their columns and table
+)
 
 
 RECORD = upsert_sql(

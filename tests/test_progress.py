@@ -97,3 +97,17 @@ def test_record_keeps_the_first_pass_and_counts_every_check(
     assert entry.ever_passed  # the pass in between is not forgotten
     with psycopg.connect(**server.conninfo(private_progress)) as conn:
         assert conn.execute("SELECT checks FROM progress").fetchall() == [(3,)]
+
+
+def test_a_progress_database_from_before_hints_gains_their_column_and_table(
+    server: Server, private_progress: str
+) -> None:
+    """A learner's `course_progress` made by an older course: the next check migrates it."""
+    with admin(server) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(private_progress)))
+    old = progress.SCHEMA.split(";")[0]  # CREATE TABLE progress, as before hints: no failing_task
+    with psycopg.connect(**server.conninfo(private_progress), autocommit=True) as conn:
+        conn.execute(old)  # the table as it was: no failing_task, no hints_seen
+    progress.record(server, Report("01", [Result(1, "task", True), Result(2, "task", False)]))
+    progress.record(server, Report("01", [Result(1, "task", True), Result(2, "task", False)]))
+    assert progress.hint_state(server, "01") == progress.HintState(True, 2, frozenset())
