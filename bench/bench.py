@@ -148,8 +148,8 @@ def measure_other_lessons(plan: Plan) -> list[Row]:
 
 def measure_inprocess(plan: Plan) -> list[float]:
     """`course check` minus the interpreter: preload, then run_check forks a child per check."""
-    from course_db.checking import run_check
     from course_db.isolation import preload
+    from course_db.runner import run_check
 
     preload()
     require_pass(run_check(LESSON))  # warm-up
@@ -387,17 +387,17 @@ def measure_lab(plan: Plan, scratch: Path) -> list[Row]:
 # (module, attribute, label). Patching a module attribute reaches the forked grader too, since
 # the child is a fork of this process; every timed call appends one JSON line to a shared file.
 PHASES = [
-    ("course_db.checking", "get_server", "get_server()"),
+    ("course_db.runner", "get_server", "get_server()"),
     ("course_db.databases", "prune", "prune(): leftovers of dead checks"),
-    ("course_db.checking", "prune_scratch_dirs", "prune_scratch_dirs()"),
+    ("course_db.runner", "prune_scratch_dirs", "prune_scratch_dirs()"),
     ("course_db.databases", "ensure_template", "ensure_template()"),
     ("course_db.databases", "clone", "clone() the check database"),
-    ("course_db.checking", "run_isolated", "run_isolated(): guardian + grader, until answered"),
-    ("course_db.checking", "copy_project", "  in grader: copy_project()"),
-    ("course_db.checks.lesson01", "connect", "  in child: psycopg connect()"),
-    ("course_db.checks.lesson01", "alembic", "  in child: alembic steps (up, down, up)"),
+    ("course_db.runner", "run_isolated", "run_isolated(): guardian + grader, until answered"),
+    ("course_db.runner", "copy_project", "  in grader: copy_project()"),
+    ("course_db.graders.lesson01", "connect", "  in child: psycopg connect()"),
+    ("course_db.graders.lesson01", "alembic", "  in child: alembic steps (up, down, up)"),
     ("course_db.databases", "drop_database", "  in guardian: drop_database(), after answering"),
-    ("course_db.checking", "settle", "settle(): wait for the guardian's clean-up"),
+    ("course_db.runner", "settle", "settle(): wait for the guardian's clean-up"),
     ("course_db.progress", "record", "progress.record()"),
 ]
 
@@ -406,8 +406,8 @@ def breakdown(plan: Plan, scratch: Path) -> str:
     """Per-phase mean time of a warm in-process run_check, as a second Markdown table."""
     import importlib
 
-    from course_db.checking import run_check
     from course_db.isolation import preload
+    from course_db.runner import run_check
 
     preload()
     require_pass(run_check(LESSON))  # warm-up, untimed

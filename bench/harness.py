@@ -402,7 +402,7 @@ def progress_database_exists() -> bool:
 def wait_for_detached_tidies(timeout: float = 30.0) -> None:
     """Let the clean-up helpers that `course check` leaves behind finish.
 
-    `course check` hands its clean-up to a detached `python -m course_db.checking` process, which
+    `course check` hands its clean-up to a detached `python -m course_db.runner` process, which
     drops the used database and clones the next spare. Left running, they would load the disk
     during the reset rows and could re-create a database after the final clean-up. So the bench
     waits for its own helpers (found by the bench prefix in their environment; Linux only,
@@ -418,7 +418,7 @@ def detached_tidies() -> list[int]:
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError):
-            if b"course_db.checking" in (proc / "cmdline").read_bytes() and ours in (
+            if b"course_db.runner" in (proc / "cmdline").read_bytes() and ours in (
                 (proc / "environ").read_bytes().split(b"\0")
             ):
                 found.append(int(proc.name))

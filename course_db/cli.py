@@ -82,9 +82,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Grade an exercise (exit 0 passed, 1 not yet, 2 setup problem)."""
-    from course_db.checking import Spares, run_check
     from course_db.isolation import settle
     from course_db.lessons import all_lessons
+    from course_db.runner import Spares, run_check
 
     if not args.all and not args.lesson:
         raise SetupError("Which lesson?", tip="`uv run course check 01`, or `--all`.")
@@ -133,9 +133,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """Check an exercise again every time you save a file in it (Ctrl-C stops)."""
     from watchfiles import DefaultFilter, watch
 
-    from course_db.checking import Spares, resolve_project, run_check
     from course_db.isolation import settle
     from course_db.lessons import get_lesson
+    from course_db.runner import Spares, resolve_project, run_check
 
     lesson = get_lesson(args.lesson)
     folder = resolve_project(lesson, args.project)
@@ -281,8 +281,8 @@ def cmd_solution(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     """Reset the lesson's exercise database; with --files, restore the starter files too."""
     from course_db import databases
-    from course_db.checking import Spares
     from course_db.lessons import get_lesson
+    from course_db.runner import Spares
     from course_db.server import get_server
     from course_db.starter import restore_starter
 

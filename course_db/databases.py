@@ -381,7 +381,7 @@ def ensure_extras(server: Server, lesson: Lesson, role: str) -> None:
             clone(server, ensure_template(server, extra.key, extra.fixture_path), name)
 
 
-STALE_CHECK = 15 * 60  # seconds: longer than any check may run (`checking.MAX_TIMEOUT` and more)
+STALE_CHECK = 15 * 60  # seconds: longer than any check may run (`runner.MAX_TIMEOUT` and more)
 
 
 def check_marker() -> str:

@@ -22,7 +22,7 @@ from psycopg import sql
 
 from course_db import roles
 from course_db.databases import admin
-from course_db.grading import Report
+from course_db.report import Report
 from course_db.server import Server
 
 # What the grading interpreter never inherits: any URL but its own, and the caller's identity.
@@ -136,8 +136,8 @@ def drop_role(server: Server, role: str) -> None:
 
 def _main(argv: list[str]) -> None:
     """In the throwaway role's interpreter: grade, print the report as one JSON line."""
-    from course_db.checking import run_check
     from course_db.isolation import settle
+    from course_db.runner import run_check
 
     number, project = argv[0], argv[1]
     timeout = float(argv[2]) if len(argv) > 2 else None

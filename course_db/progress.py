@@ -13,8 +13,8 @@ import psycopg
 
 from course_db.databases import MARKER, admin, prefix
 from course_db.errors import SetupError, first_line
-from course_db.grading import Report
 from course_db.progress_upsert import HINTS_TABLE, upsert_sql
+from course_db.report import Report
 from course_db.roles import learner_of
 from course_db.server import Server
 

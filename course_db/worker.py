@@ -17,7 +17,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from course_db.grading import Report
+from course_db.report import Report
 
 # What a request carries from the caller's environment, so the worker grades the same way.
 FORWARDED = ("COURSE_DATABASE_URL", "COURSE_DB_PREFIX", "COURSE_LEARNER", "COURSE_SOURCE")
@@ -99,8 +99,8 @@ class WorkerClient:
 
 
 def serve() -> None:
-    from course_db.checking import Spares, run_check
     from course_db.isolation import preload
+    from course_db.runner import Spares, run_check
 
     preload()
     spares = Spares()

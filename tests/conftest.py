@@ -8,10 +8,10 @@ import pytest
 from faults import looping, private_embedded  # noqa: F401  (fixtures of the fault corpus)
 from helpers import Grade, ProjectCopy, copies
 
-from course_db.checking import run_check
-from course_db.grading import Report
 from course_db.isolation import preload
 from course_db.lessons import Lesson, get_lesson
+from course_db.report import Report
+from course_db.runner import run_check
 from course_db.server import Server, get_server
 
 

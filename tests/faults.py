@@ -27,7 +27,7 @@ from helpers import REVISION, ProjectCopy, edit, tree_hash
 
 from course_db import databases
 from course_db import server as servers
-from course_db.checking import run_check
+from course_db.runner import run_check
 from course_db.server import Server
 
 MARK = "COURSE_FAULT_MARK"

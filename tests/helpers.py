@@ -9,8 +9,8 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from course_db.grading import Report
 from course_db.lessons import Lesson
+from course_db.report import Report
 
 ProjectCopy = Callable[..., Path]  # project("solutions" | "exercises") -> a fresh copy
 Grade = Callable[..., Report]  # grade(project, timeout=None) -> the lesson's report

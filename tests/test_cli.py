@@ -13,9 +13,9 @@ import pytest
 from helpers import ProjectCopy, tree_hash
 
 from course_db.cli import build_parser, main
-from course_db.grading import ONE_SCREEN
 from course_db.lessons import Lesson, all_lessons
 from course_db.paths import ROOT
+from course_db.report import ONE_SCREEN
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:

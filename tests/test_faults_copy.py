@@ -26,8 +26,8 @@ from helpers import ProjectCopy, tree_hash
 from psycopg import sql
 
 from course_db import databases
-from course_db.checking import run_check
 from course_db.lessons import get_lesson
+from course_db.runner import run_check
 from course_db.server import Server
 
 # 5. The copy is guarded.

@@ -23,8 +23,8 @@ from helpers import ProjectCopy
 
 from course_db import databases
 from course_db import server as servers
-from course_db.checking import run_check
 from course_db.lessons import get_lesson
+from course_db.runner import run_check
 from course_db.server import Server
 
 # 3. Races answer with a result or an ERROR/TIP, never a traceback.

@@ -11,11 +11,11 @@ from workshop_support import Class, a_class, course, needs_service
 
 from course_db import hints, progress
 from course_db.board import load_board
-from course_db.checking import run_check
 from course_db.cli import main
 from course_db.databases import course_databases, drop_database, prefix
 from course_db.lessons import Hint, get_lesson
 from course_db.roles import progress_db
+from course_db.runner import run_check
 from course_db.server import Server, parse_admin_url
 
 

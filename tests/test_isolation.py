@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import ProjectCopy
 
-from course_db.checking import run_check
 from course_db.isolation import Job, Limits, run_isolated, scratch_dir
+from course_db.runner import run_check
 
 
 def test_check_imports_the_graded_app_not_one_its_parent_imported(

@@ -1,10 +1,10 @@
-"""checks/kit/workload: how one step's failed queries read in a grader's message."""
+"""graders/kit/workload: how one step's failed queries read in a grader's message."""
 
 from __future__ import annotations
 
 import pytest
 
-from course_db.checks.kit.workload import Op, failed_queries
+from course_db.graders.kit.workload import Op, failed_queries
 
 pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
 

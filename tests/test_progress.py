@@ -12,10 +12,10 @@ from helpers import ProjectCopy
 from psycopg import sql
 
 from course_db import progress
-from course_db.checking import run_check
 from course_db.databases import admin
 from course_db.errors import SetupError
-from course_db.grading import Report, Result
+from course_db.report import Report, Result
+from course_db.runner import run_check
 from course_db.server import Server
 
 

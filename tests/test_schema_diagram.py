@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from course_db import schema_diagram
-from course_db.checking import run_check
 from course_db.lessons import get_lesson
+from course_db.runner import run_check
 
 USERS = [["id", "integer", True, True, 1], ["name", "text", False, False, 2]]
 

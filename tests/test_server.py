@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from course_db import databases
-from course_db.checking import run_check
 from course_db.errors import SetupError
+from course_db.runner import run_check
 from course_db.server import Server, embedded_server, get_server, parse_admin_url
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/postgres"

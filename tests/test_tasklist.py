@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from course_db.checks.tasklist import complete
-from course_db.grading import Result
+from course_db.graders.tasklist import complete
+from course_db.report import Result
 
 pytestmark = pytest.mark.server_agnostic  # see CONTRIBUTING.md, Run the tests
 

@@ -1,6 +1,6 @@
 """The notebooks' side: helpers that lesson notebooks call in their walkthrough cells.
 
-Graders live in `course_db.checks`; nothing here grades. A notebook cell says what it uses
+Graders live in `course_db.graders`; nothing here grades. A notebook cell says what it uses
 (`demo_database_url()`), not how the course finds it, and never prints a URL (it names a path or
 a host of one machine). A lesson's own demo helpers are `demos.lessonNN`.
 """

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shlex
 
 from course_db import databases
-from course_db.checks.mutation.harness import run_pytest
+from course_db.graders.mutation.harness import run_pytest
 from course_db.notebook import current_session
 
 TIMEOUT = 120.0

@@ -16,8 +16,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from course_db.checks.lesson07.proxy import Gate
-from course_db.checks.lesson07.script import pg_bin, script_env
+from course_db.graders.lesson07.proxy import Gate
+from course_db.graders.lesson07.script import pg_bin, script_env
 from course_db.magics import sanitize
 from course_db.processes import kill_group
 from course_db.server import Server

@@ -35,9 +35,9 @@ from helpers import (
     tree_hash,
 )
 
-from course_db.checking import run_check
-from course_db.grading import NOTEBOOK_LINES, Report, split_open, wrapped
 from course_db.lessons import Lesson
+from course_db.report import NOTEBOOK_LINES, Report, split_open, wrapped
+from course_db.runner import run_check
 
 
 def module_lesson(request: pytest.FixtureRequest) -> Lesson:
@@ -72,7 +72,7 @@ def project(
 def grade(request: pytest.FixtureRequest, warm: None, starters: dict[Path, str]) -> Grade:
     """`grade(folder, timeout=None)`: the module's lesson's check of `folder`."""
     number = module_lesson(request).number
-    tasks = list(importlib.import_module(f"course_db.checks.lesson{number}").TASKS)
+    tasks = list(importlib.import_module(f"course_db.graders.lesson{number}").TASKS)
 
     def run(folder: Path, timeout: float | None = None) -> Report:
         report = run_check(number, project=folder, timeout=timeout)

@@ -21,7 +21,7 @@ from helpers import (
     tree_hash,
 )
 
-from course_db.checks import lesson01 as lesson01_grader
+from course_db.graders import lesson01 as lesson01_grader
 from course_db.lessons import get_lesson
 
 LESSON = get_lesson("01")

@@ -19,7 +19,7 @@ from helpers import (
     tree_hash,
 )
 
-from course_db.checks.lesson02 import DECOY_DB, MIGRATED, plant_decoy
+from course_db.graders.lesson02 import DECOY_DB, MIGRATED, plant_decoy
 from course_db.lessons import get_lesson
 
 LESSON = get_lesson("02")

@@ -21,7 +21,7 @@ from helpers import (
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
-from course_db.checks.lesson03 import UPGRADE
+from course_db.graders.lesson03 import UPGRADE
 from course_db.lessons import get_lesson
 from course_db.server import Server
 

@@ -21,9 +21,9 @@ from helpers import (
     tree_hash,
 )
 
-from course_db.grading import Report, Result
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
+from course_db.report import Report, Result
 
 LESSON = get_lesson("05")
 
@@ -122,7 +122,7 @@ def test_check_syntax_error_points_at_the_file(grade: Grade, project: ProjectCop
 def test_learner_squawk_config_is_the_course_config() -> None:
     """The exercise's .squawk.toml is a copy of the pinned one the grader uses."""
     lesson = LESSON
-    course = tomllib.loads((ROOT / "course_db/checks/lesson05/squawk.toml").read_text())
+    course = tomllib.loads((ROOT / "course_db/graders/lesson05/squawk.toml").read_text())
     for folder in (lesson.starter_dir, lesson.solution_dir):
         assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
 

@@ -23,8 +23,8 @@ from helpers import (
 )
 
 from course_db import databases
-from course_db.checks.lesson06 import RUN_TIMEOUT, results
-from course_db.checks.lesson06.histories import (
+from course_db.graders.lesson06 import RUN_TIMEOUT, results
+from course_db.graders.lesson06.histories import (
     BASE,
     BROKEN,
     REFORMATTED,
@@ -32,7 +32,7 @@ from course_db.checks.lesson06.histories import (
     histories,
     task_of,
 )
-from course_db.checks.mutation.harness import run_tests_against
+from course_db.graders.mutation.harness import run_tests_against
 from course_db.lessons import get_lesson
 from course_db.server import Server
 

@@ -21,8 +21,8 @@ from helpers import (
     replace,
 )
 
-from course_db.checks.lesson07.workflow import ROWS as WORKFLOW_ROWS
-from course_db.checks.lesson07.workflow import grade_workflow
+from course_db.graders.lesson07.workflow import ROWS as WORKFLOW_ROWS
+from course_db.graders.lesson07.workflow import grade_workflow
 from course_db.lessons import get_lesson
 
 LESSON = get_lesson("07")

@@ -13,11 +13,11 @@ import pytest
 from helpers import Grade
 
 from course_db import databases
-from course_db.checking import Spares, run_check
 from course_db.cli import main
 from course_db.inspection import connect, table_exists
 from course_db.lessons import get_lesson
 from course_db.notebook import LessonSession
+from course_db.runner import Spares, run_check
 from course_db.server import Server
 
 LESSON = get_lesson("08")

@@ -23,7 +23,7 @@ from helpers import (
     replace,
 )
 
-from course_db.checks.lesson10.app import APP_NAME
+from course_db.graders.lesson10.app import APP_NAME
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
 
@@ -238,6 +238,6 @@ def test_check_revision_that_loops_is_stopped_and_the_next_check_passes(
 
 def test_learner_squawk_config_is_the_course_config() -> None:
     """The exercise's .squawk.toml is a copy of the pinned one the grader uses."""
-    course = tomllib.loads((ROOT / "course_db/checks/lesson10/squawk.toml").read_text())
+    course = tomllib.loads((ROOT / "course_db/graders/lesson10/squawk.toml").read_text())
     for folder in (LESSON.starter_dir, LESSON.solution_dir):
         assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
