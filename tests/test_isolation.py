@@ -73,3 +73,26 @@ def test_check_that_dies_leaves_no_scratch_folder(tmp_path: Path) -> None:
     assert outcome.died == "exit status 3"
     folder = Path(note.read_text())
     assert folder.name.startswith("alembic-course-exit-") and not folder.exists()
+
+
+def warn_deprecated_then_answer() -> str:
+    """A learner's code that calls something deprecated, as Alembic or SQLAlchemy warn."""
+    import warnings
+
+    warnings.warn("this call is deprecated", UserWarning, stacklevel=1)
+    warnings.warn("hidden by Python's defaults", DeprecationWarning, stacklevel=1)
+    return "answered"
+
+
+def test_check_child_warns_as_python_does_not_as_its_parent() -> None:
+    """The parent here is pytest with warnings as errors and recorded (pyproject's
+    filterwarnings): the child prints the warning, as a shell would, and answers."""
+    import warnings
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("error")
+        outcome = run_isolated(Job(__name__, warn_deprecated_then_answer.__name__, {}), Limits(10))
+
+    assert outcome.value == "answered", outcome
+    assert "UserWarning: this call is deprecated" in outcome.output
+    assert "hidden by Python's defaults" not in outcome.output
