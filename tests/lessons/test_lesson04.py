@@ -22,7 +22,7 @@ from helpers import (
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
-from course_db.graders.lesson04 import expected_full_name
+from course_db.graders.lesson04.full_name import expected_full_name
 from course_db.inspection import connect, constraints, table_columns
 from course_db.lessons import get_lesson
 
