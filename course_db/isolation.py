@@ -337,16 +337,11 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
     try:
         processes.die_with_parent()
         os.setpgid(0, 0)  # its own group inside the guardian's session
-        os.dup2(output_w, 1)
-        os.dup2(output_w, 2)
+        processes.print_to(output_w, output_w)
         os.close(output_w)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        stdout_file = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-        sys.stdout = sys.__stdout__ = stdout_file  # type: ignore[misc]  # Final to mypy
-        stderr_file = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        sys.stderr = sys.__stderr__ = stderr_file  # type: ignore[misc]  # Final to mypy
         os.environ[IN_CHECK] = "1"
         sys.dont_write_bytecode = True
         forget_project_imports()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import os
 import signal
 import sys
@@ -35,6 +36,19 @@ def _prctl(option: int, value: int) -> bool:
 def die_with_parent() -> None:
     """Linux: be killed (SIGKILL) the moment the parent process dies, whatever it was doing."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def print_to(stdout_fd: int, stderr_fd: int) -> None:
+    """Make fds 1 and 2, `sys.stdout` and `sys.stderr` write to these pipes unbuffered (as
+    `python -u` does), so what reaches a shared pipe keeps the order it was written in and
+    nothing waits in a buffer when the process ends with `os._exit`."""
+    os.dup2(stdout_fd, 1)
+    os.dup2(stderr_fd, 2)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        raw = io.FileIO(fd, "w", closefd=False)
+        stream = io.TextIOWrapper(raw, errors="backslashreplace", write_through=True)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def become_subreaper() -> bool:

@@ -49,6 +49,7 @@ from course_db.report import Report, Result
 from course_db.server import Server, get_server
 
 _counter = itertools.count(1)
+_tidying: list[subprocess.Popen[bytes]] = []  # `Spares.tidy_in_background`'s running processes
 OUTPUT_TAIL_LINES = 15
 MAX_TIMEOUT = 600.0  # seconds: what `--timeout` may ask; `databases.STALE_CHECK` is longer
 
@@ -218,13 +219,16 @@ class Spares:
 
     def tidy_in_background(self, lesson_number: str) -> None:
         """`tidy` in a detached process, so a one-shot `course check` exits at once."""
-        subprocess.Popen(
+        # Kept until it ends: a child dropped while it runs is never reaped and makes Python warn.
+        _tidying[:] = [process for process in _tidying if process.poll() is None]
+        process = subprocess.Popen(
             [sys.executable, "-m", "course_db.runner", lesson_number, *self.used],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        _tidying.append(process)
         self.used.clear()
 
 

@@ -1,9 +1,11 @@
-"""The real `alembic` CLI in a subprocess: the course's DATABASE_URL only, a wall-clock limit."""
+"""The real `alembic` CLI, in a fresh process or forked warm: the course's DATABASE_URL only, a
+wall-clock limit, and the same output either way."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,12 +48,13 @@ def test_child_env_always_sets_the_course_database_url(monkeypatch: pytest.Monke
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["python-m-alembic", "forkserver"])
 def test_run_alembic_upgrade_head_on_solution_copy(
-    project_copy: ProjectCopy, database_url: str
+    project_copy: ProjectCopy, database_url: str, warm: bool
 ) -> None:
     project = project_copy("solutions")
     before = tree_hash(project)
-    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=60)
+    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=60, warm=warm)
     assert result.ok, result.output
     assert result.args == ["upgrade", "head"] and not result.timed_out
     assert "Running upgrade  -> 0001_author_slugs" in result.output
@@ -62,14 +65,15 @@ def test_run_alembic_upgrade_head_on_solution_copy(
     assert tree_hash(project) == before  # no __pycache__ written into the project
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["python-m-alembic", "forkserver"])
 def test_run_alembic_ignores_an_outer_database_url(
-    project_copy: ProjectCopy, database_url: str, monkeypatch: pytest.MonkeyPatch
+    project_copy: ProjectCopy, database_url: str, monkeypatch: pytest.MonkeyPatch, warm: bool
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", BOGUS_URL)
     project = project_copy("solutions")
-    upgrade = run_alembic(project, ["upgrade", "head"], database_url, timeout=60)
+    upgrade = run_alembic(project, ["upgrade", "head"], database_url, timeout=60, warm=warm)
     assert upgrade.ok, upgrade.output
-    current = run_alembic(project, ["current"], database_url, timeout=60)
+    current = run_alembic(project, ["current"], database_url, timeout=60, warm=warm)
     assert current.ok, current.output
     assert "0001_author_slugs (head)" in current.output
     assert "db.invalid" not in current.output
@@ -79,8 +83,9 @@ def test_run_alembic_ignores_an_outer_database_url(
         )
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["python-m-alembic", "forkserver"])
 def test_run_alembic_failure_returns_output_and_exit_code(
-    project_copy: ProjectCopy, database_url: str
+    project_copy: ProjectCopy, database_url: str, warm: bool
 ) -> None:
     project = project_copy("solutions")
     edit(
@@ -88,13 +93,14 @@ def test_run_alembic_failure_returns_output_and_exit_code(
         "    authors = op.get_bind()",
         '    raise RuntimeError("boom")\n    authors = op.get_bind()',
     )
-    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=60)
+    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=60, warm=warm)
     assert result.returncode != 0 and not result.ok and not result.timed_out
     assert "RuntimeError: boom" in result.output
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["python-m-alembic", "forkserver"])
 def test_run_alembic_timeout_kills_an_endless_revision(
-    project_copy: ProjectCopy, database_url: str, tmp_path: Path
+    project_copy: ProjectCopy, database_url: str, tmp_path: Path, warm: bool
 ) -> None:
     project = project_copy("solutions")
     pid_file = tmp_path / "sleeper.pid"
@@ -110,14 +116,45 @@ def test_run_alembic_timeout_kills_an_endless_revision(
     )
     timeout = 3.0
     started = time.perf_counter()
-    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=timeout)
+    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=timeout, warm=warm)
     elapsed = time.perf_counter() - started
     assert result.timed_out and not result.ok
-    assert elapsed < timeout + 2, elapsed
-    assert timeout <= result.duration < timeout + 2
+    assert elapsed < timeout + 5, elapsed  # not the revision's 60 s: stopped at the limit
+    assert timeout <= result.duration < timeout + 5
     assert "Running upgrade  -> 0001_author_slugs" in result.output  # where it hung
     sleeper = int(pid_file.read_text())  # the migration's own child dies with it
     deadline = time.monotonic() + 3
     while not process_gone(sleeper):
         assert time.monotonic() < deadline, "the migration's subprocess survived the timeout"
         time.sleep(0.05)
+
+
+def test_forked_alembic_prints_what_python_m_alembic_prints(
+    project_copy: ProjectCopy, database_url: str
+) -> None:
+    """Same entry point, same output: stdout and stderr in the order written, apart when asked
+    (`> FILE`), exit codes; a traceback lacks only the interpreter's own frames (runpy)."""
+    project = project_copy("solutions")
+    edit(
+        project / REVISION,
+        "    authors = op.get_bind()",
+        '    print("on stdout", end="")\n'
+        '    print("on stderr", file=__import__("sys").stderr)\n'
+        '    raise RuntimeError("boom é")\n'
+        "    authors = op.get_bind()",
+    )
+    runpy_frames = re.compile(r'  File "<frozen runpy>".*\n|  File ".*alembic/__main__.py".*\n.*\n')
+    for args, separate in (
+        (["history"], False),
+        (["upgrade", "head"], False),
+        (["upgrade", "head", "--sql"], True),
+        (["no-such-command"], False),
+    ):
+        fresh = run_alembic(project, args, database_url, separate_stderr=separate)
+        forked = run_alembic(project, args, database_url, separate_stderr=separate, warm=True)
+        assert forked.returncode == fresh.returncode, args
+        assert forked.output == runpy_frames.sub("", fresh.output), args
+        assert forked.errors == runpy_frames.sub("", fresh.errors), args
+        if args == ["upgrade", "head"]:
+            assert "on stdouton stderr\nTraceback" in forked.output
+            assert "RuntimeError: boom é" in forked.output
