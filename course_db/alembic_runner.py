@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
-from course_db.processes import kill_group, print_to
+from course_db.processes import kill_group, print_to, python_default_warnings
 
 # What every Alembic command imports: the forkserver imports it once, its children inherit it.
 PRELOAD = ["alembic.config", "alembic.command", "alembic.runtime.migration", "sqlalchemy"]
@@ -178,6 +178,7 @@ def _alembic_main(
     sys.path[:] = [os.getcwd(), *(entry for entry in sys.path if os.path.isabs(entry))]
     sys.argv = [alembic.config.__file__, *args]
     sys.dont_write_bytecode = True
+    python_default_warnings(env.get("PYTHONWARNINGS", ""))
     try:
         alembic.config.main(argv=args, prog="alembic")
     except SystemExit:

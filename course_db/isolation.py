@@ -41,11 +41,10 @@ import sys
 import tempfile
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from course_db import processes
 from course_db.errors import SetupError
@@ -345,7 +344,7 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
         os.environ[IN_CHECK] = "1"
         sys.dont_write_bytecode = True
         forget_project_imports()
-        python_default_warnings()
+        processes.python_default_warnings()
         payload = json.dumps({"value": call(job), "attachments": _attachments})
     except SetupError as exc:
         payload = json.dumps({"setup_error": [exc.message, exc.tip]})
@@ -423,33 +422,6 @@ def prune_scratch_dirs() -> list[Path]:
     for path in found:
         shutil.rmtree(path, ignore_errors=True)
     return found
-
-
-def python_default_warnings() -> None:
-    """Python's own warning filters and printing, whatever the parent set.
-
-    A check answers as it would from a shell. Forked from a test process, the child would inherit
-    pytest's filters (warnings as errors: a learner's deprecated call would change the verdict)
-    and its recorder (warnings kept in a list, never printed).
-    """
-    warnings.resetwarnings()
-    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
-    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
-        warnings.simplefilter("ignore", category, append=True)
-    warnings.showwarning = _print_warning
-
-
-def _print_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    text = warnings.formatwarning(message, category, filename, lineno, line)
-    with contextlib.suppress(OSError):  # as Python's own: a closed stderr loses the warning
-        (file or sys.stderr).write(text)
 
 
 def forget_project_imports() -> None:

@@ -17,7 +17,9 @@ import os
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
+from typing import TextIO
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -49,6 +51,36 @@ def print_to(stdout_fd: int, stderr_fd: int) -> None:
         stream = io.TextIOWrapper(raw, errors="backslashreplace", write_through=True)
         setattr(sys, name, stream)
         setattr(sys, f"__{name}__", stream)
+
+
+def python_default_warnings(options: str = "") -> None:
+    """Python's own warning filters and printing, whatever the parent set, plus `options` (the
+    syntax of PYTHONWARNINGS), as a fresh interpreter would have them.
+
+    A forked child must answer as it would from a shell. Forked from a test process, a check would
+    inherit pytest's filters (warnings as errors: a learner's deprecated call would change the
+    verdict) and its recorder (warnings kept in a list, never printed).
+    """
+    warnings.resetwarnings()
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category, append=True)
+    warnings.showwarning = _print_warning
+    if options:  # as the interpreter reads PYTHONWARNINGS at start-up (invalid ones are ignored)
+        getattr(warnings, "_processoptions")(options.split(","))  # noqa: B009  (private, typeshed omits it)
+
+
+def _print_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    text = warnings.formatwarning(message, category, filename, lineno, line)
+    with contextlib.suppress(OSError):  # as Python's own: a closed stderr loses the warning
+        (file or sys.stderr).write(text)
 
 
 def become_subreaper() -> bool:

@@ -143,15 +143,21 @@ def test_forked_alembic_prints_what_python_m_alembic_prints(
         '    raise RuntimeError("boom é")\n'
         "    authors = op.get_bind()",
     )
+    with (project / REVISION).open("a", encoding="utf-8") as revision:
+        revision.write('\n__import__("warnings").warn("an old API", DeprecationWarning)\n')
     runpy_frames = re.compile(r'  File "<frozen runpy>".*\n|  File ".*alembic/__main__.py".*\n.*\n')
-    for args, separate in (
-        (["history"], False),
-        (["upgrade", "head"], False),
-        (["upgrade", "head", "--sql"], True),
-        (["no-such-command"], False),
+    for args, separate, env in (
+        (["history"], False, {}),
+        (["history"], False, {"PYTHONWARNINGS": "always"}),  # read as a fresh interpreter does
+        (["upgrade", "head"], False, {}),
+        (["upgrade", "head", "--sql"], True, {}),
+        (["no-such-command"], False, {}),
     ):
-        fresh = run_alembic(project, args, database_url, separate_stderr=separate)
-        forked = run_alembic(project, args, database_url, separate_stderr=separate, warm=True)
+        fresh = run_alembic(project, args, database_url, extra_env=env, separate_stderr=separate)
+        forked = run_alembic(
+            project, args, database_url, extra_env=env, separate_stderr=separate, warm=True
+        )
+        assert ("DeprecationWarning: an old API" in fresh.output) == bool(env), fresh.output
         assert forked.returncode == fresh.returncode, args
         assert forked.output == runpy_frames.sub("", fresh.output), args
         assert forked.errors == runpy_frames.sub("", fresh.errors), args
