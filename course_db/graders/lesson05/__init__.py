@@ -31,7 +31,7 @@ from course_db.graders.lesson05.app import (
     APP_NAME,
     LONG_READ_SQL,
     SLOW_WRITE_SQL,
-    App,
+    EmailRenameVersions,
     HeldLock,
     LockWatch,
     app_result,
@@ -106,7 +106,7 @@ def grade(root: Path, databases: Databases) -> list[Result]:
     if scripts:
         linter.start()  # squawk reads the SQL while the revisions run
     dsn = databases.url.replace("postgresql+psycopg://", "postgresql://", 1)
-    app = App(dsn)
+    versions = EmailRenameVersions(dsn)
     results: list[Result] = []
     deployments: list[Deployment] = []
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -116,7 +116,7 @@ def grade(root: Path, databases: Databases) -> list[Result]:
                 results.append(Result(spec.task, step_name(spec), False, blocked))
                 continue
             try:
-                deployment = grade_step(conn, root, dsn, app, spec, scripts)
+                deployment = grade_step(conn, root, dsn, versions, spec, scripts)
             except psycopg.Error as exc:  # e.g. the learner dropped `users`
                 results.append(Result(spec.task, step_name(spec), False, cannot_inspect(spec, exc)))
                 break
@@ -141,19 +141,19 @@ def grade_step(
     conn: psycopg.Connection,
     root: Path,
     dsn: str,
-    app: App,
+    versions: EmailRenameVersions,
     spec: StepSpec,
     scripts: dict[str, str],
 ) -> Deployment:
     """Run one revision under its step's conditions and judge it, with what it changed."""
     before = snapshot(conn)
-    deployment = run_step(root, dsn, app, spec)
+    deployment = run_step(root, dsn, versions, spec)
     if deployment.ran:
         after = snapshot(conn)
         sql = scripts.get(spec.revision, "")
         deployment.problems.extend(CHECKS[spec.revision](before, after, sql))
         if spec.revision != "0001_expand":  # writes from before its trigger are the backfill's
-            deployment.mismatches = app.mismatches(conn, after.names)
+            deployment.mismatches = versions.mismatches(conn, after.names)
     return deployment
 
 
@@ -189,12 +189,12 @@ TASKS = [
 ]
 
 
-def run_step(root: Path, dsn: str, app: App, spec: StepSpec) -> Deployment:
+def run_step(root: Path, dsn: str, versions: EmailRenameVersions, spec: StepSpec) -> Deployment:
     """Run one revision under its step's conditions, then again if it gave up."""
-    with app.running(spec.apps) as ops:
+    with versions.running(spec.apps) as ops:
         reader = HeldLock(dsn, LONG_READ_SQL, HOLD)
         writer = HeldLock(dsn, SLOW_WRITE_SQL, SLOW_WRITE) if spec.slow_write else None
-        ours = {*app.pids, reader.pid, *([writer.pid] if writer else [])}
+        ours = {*versions.pids, reader.pid, *([writer.pid] if writer else [])}
         watch = LockWatch(dsn, ours)
         started = time.monotonic()
         first = alembic(root, "upgrade", spec.revision)

@@ -111,8 +111,10 @@ class VersionThread(AppThread[Ledger]):
         return ""
 
 
-class App:
-    """Both versions' ledgers for a whole check, and the threads of the versions running now."""
+class EmailRenameVersions:
+    """The app's two versions through the email -> email_address rename: both ledgers for a whole
+    check, and the threads of the versions running now (v1, v2, or both side by side: each
+    step's `apps`)."""
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn

@@ -28,7 +28,7 @@ from course_db.graders.kit.revisions import chain_gate
 from course_db.graders.kit.squawk import LINT_NAME, lint_result, offline_sql, run_squawk
 from course_db.graders.kit.workload import Op
 from course_db.graders.lesson10 import learner_tests
-from course_db.graders.lesson10.app import APP_NAME, App, app_result
+from course_db.graders.lesson10.app import APP_NAME, CustomerAppReleases, app_result
 from course_db.graders.lesson10.steps import ROUND_TRIP, STEPS, StepSpec, fixture_rows, grade_steps
 from course_db.graders.mutation.plugin import drop_stale
 from course_db.inprocess import Step, alembic
@@ -106,11 +106,11 @@ def _workload(root: Path, database_url: str) -> Result:
     dsn = _dsn(database_url)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.prepare_threshold = None
-        app = App(dsn, fixture_rows(conn))
+        releases = CustomerAppReleases(dsn, fixture_rows(conn))
         logged: list[tuple[str, int, str, list[Op]]] = []
         failed: tuple[StepSpec, Step] | None = None
         for step in STEPS:
-            with app.running(step.release) as ops:
+            with releases.running(step.release) as ops:
                 time.sleep(LEAD)
                 ran = _deploy(root, step.revision)
                 _settle(ops, since=time.monotonic())
@@ -118,7 +118,7 @@ def _workload(root: Path, database_url: str) -> Result:
             if not ran.ok:
                 failed = (step, ran)
                 break
-        result = app_result(logged, [] if failed else app.mismatches(conn))
+        result = app_result(logged, [] if failed else releases.mismatches(conn))
     if failed is None:
         return result
     step, ran = failed

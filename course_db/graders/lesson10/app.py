@@ -156,8 +156,9 @@ class ReleaseThread(AppThread[Ledger]):
         return ""
 
 
-class App:
-    """The three releases' ledgers for a whole check, and the thread of the release running now."""
+class CustomerAppReleases:
+    """The customers app's three releases: their ledgers for a whole check, and the thread of the
+    release running now (one at a time, as the capstone deploys them)."""
 
     def __init__(self, dsn: str, fixture: dict[int, tuple[str, str | None]]) -> None:
         self.dsn = dsn
