@@ -20,7 +20,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,16 +353,22 @@ def reset(server: Server, lesson: str, fixture: Path, role: str) -> str:
     return take_spare(server, lesson, fixture, name) or clone(server, template, name)
 
 
-def extra_env(server: Server, lesson: Lesson, role: str) -> dict[str, str]:
-    """`MAIN_DATABASE_URL` and `<NAME>_DATABASE_URL` of `role` for a lesson with extra databases.
+def extra_variables(url: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """What a lesson with extra databases puts beside `DATABASE_URL`: `MAIN_DATABASE_URL` (its own
+    database, `url`, by the name its `env.py` reads once there are several) and each extra one's
+    variable (`extra`: `ANALYTICS_DATABASE_URL` -> its URL).
 
-    Empty for a lesson with one database: `DATABASE_URL` alone names it, as before.
+    Empty for a lesson with one database: `DATABASE_URL` alone names it. The one rule for a
+    check's databases (`lesson_databases.Databases.env`) and a role's (`extra_env`).
     """
-    if not lesson.extras:
-        return {}
-    env = {"MAIN_DATABASE_URL": server.url(db_name(lesson.number, role))}
-    env.update({extra.env_var: server.url(db_name(extra.key, role)) for extra in lesson.extras})
-    return env
+    return {"MAIN_DATABASE_URL": url, **extra} if extra else {}
+
+
+def extra_env(server: Server, lesson: Lesson, role: str) -> dict[str, str]:
+    """`extra_variables` of `role`'s databases (demo, exercise): the notebook's `%alembic` and
+    `course alembic` run with them."""
+    urls = {extra.env_var: server.url(db_name(extra.key, role)) for extra in lesson.extras}
+    return extra_variables(server.url(db_name(lesson.number, role)), urls)
 
 
 def reset_extras(server: Server, lesson: Lesson, role: str) -> None:

@@ -25,12 +25,9 @@ class Databases:
 
     def env(self) -> dict[str, str]:
         """The variables the learner's code finds: `DATABASE_URL`, and with extra databases
-        `MAIN_DATABASE_URL` (the same database) and each extra one's."""
-        env = {"DATABASE_URL": self.url}
-        if self.extra:
-            env["MAIN_DATABASE_URL"] = self.url
-            env.update(self.extra)
-        return env
+        `MAIN_DATABASE_URL` (the same database) and each extra one's, by the rule a learner's
+        own commands follow (`databases.extra_variables`)."""
+        return {"DATABASE_URL": self.url, **databases.extra_variables(self.url, self.extra)}
 
 
 def exercise_database(lesson: Lesson) -> str:

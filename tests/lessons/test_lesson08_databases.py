@@ -15,6 +15,7 @@ from helpers import Grade
 from course_db import databases
 from course_db.cli import main
 from course_db.inspection import connect, table_exists
+from course_db.lesson_databases import Databases
 from course_db.lessons import get_lesson
 from course_db.notebook import LessonSession
 from course_db.runner import Spares, run_check
@@ -58,6 +59,18 @@ def test_extra_env_names_both_databases_of_a_role(server: Server) -> None:
     assert databases.extra_env(server, get_lesson("01"), "demo") == {}
     session = LessonSession(LESSON, server, Path("."))
     assert session.extra_env("exercise") == databases.extra_env(server, LESSON, "exercise")
+
+
+@pytest.mark.server_agnostic
+def test_a_check_names_its_databases_as_a_role_does() -> None:
+    """The check's environment follows the same rule as `extra_env`: `MAIN_DATABASE_URL` joins
+    `DATABASE_URL` only beside extra databases."""
+    extra = {"ANALYTICS_DATABASE_URL": "analytics"}
+    assert Databases("main").env() == {"DATABASE_URL": "main"}
+    assert (
+        Databases("main", extra).env()
+        == {"DATABASE_URL": "main", "MAIN_DATABASE_URL": "main"} | extra
+    )
 
 
 def test_cli_alembic_migrates_each_database_and_reset_makes_both_fresh(
