@@ -235,7 +235,7 @@ def test_check_endless_loop_is_stopped_after_the_timeout(
     started = time.perf_counter()
     report = grade(folder, timeout=3)
     elapsed = time.perf_counter() - started
-    assert elapsed < 8, elapsed
+    assert elapsed < 15, elapsed  # its 3 s, not the lesson's 20 s (slack for load)
     assert_learner_failure(report)
     message = report.failures()[0].message
     assert "The check was stopped after 3 s" in message

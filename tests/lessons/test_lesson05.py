@@ -101,7 +101,7 @@ def test_check_revision_that_hangs_is_stopped_after_the_timeout(
     )(folder)
     started = time.perf_counter()
     report = grade(folder, timeout=8)
-    assert time.perf_counter() - started < 14
+    assert time.perf_counter() - started < 30  # its 8 s, not the lesson's 60 s (slack for load)
     assert_learner_failure(report)
     message = report.failures()[0].message
     assert "The check was stopped after 8 s" in message

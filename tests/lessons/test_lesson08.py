@@ -209,5 +209,5 @@ def test_check_endless_loop_times_out_and_the_next_check_passes(
     report = grade(folder, timeout=3)
     assert_learner_failure(report)
     assert "stopped after 3 s" in failure_text(report)
-    assert report.duration < 10
+    assert report.duration < 15  # its 3 s, not the lesson's 20 s (slack for load)
     assert grade(project("solutions")).passed

@@ -228,7 +228,7 @@ def test_check_revision_that_loops_is_stopped_and_the_next_check_passes(
     )
     started = time.perf_counter()
     report = grade(folder, timeout=6)
-    assert time.perf_counter() - started < 12
+    assert time.perf_counter() - started < 30  # its 6 s, not the lesson's 60 s (slack for load)
     assert_learner_failure(report)
     message = report.failures()[0].message
     assert "The check was stopped after 6 s" in message
