@@ -142,6 +142,17 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
             "Not graded yet",
         ],
     ),
+    # bad input: the learner's tests cannot even be collected
+    "syntax_error": (
+        replace(TESTS, "def test_stairway(", "def test_stairway(("),
+        [1, 1, 2, 3],
+        ["SyntaxError", "Not graded yet"],
+    ),
+    "exception_at_import": (
+        replace(TESTS, "USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
+        [1, 1, 2, 3],
+        ["RuntimeError: boom", "Not graded yet"],
+    ),
     "seed_style_test_on_the_seeds_url": (
         replace(
             TESTS,
@@ -177,6 +188,8 @@ DECIDING_TASKS: dict[str, set[int]] = {
     "data_test_counts_rows_only": {3},
     "no_single_head_or_model_test": {1},
     "seed_style_test_on_the_seeds_url": set(),
+    "syntax_error": set(),
+    "exception_at_import": set(),
 }
 
 
@@ -224,15 +237,7 @@ def test_tests_that_check_nothing_miss_every_broken_history(
         assert f"  - {name}" in text
 
 
-BAD_INPUT: dict[str, tuple[Mutation, str]] = {
-    "syntax_error": (
-        replace(TESTS, "def test_stairway(", "def test_stairway(("),
-        "SyntaxError",
-    ),
-    "exception_at_import": (
-        replace(TESTS, "USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
-        "RuntimeError: boom",
-    ),
+BAD_INPUT: dict[str, tuple[Mutation, str]] = {  # tests that cannot run: MUTANTS, above
     "missing_tests_file": (
         lambda folder: (folder / TESTS).unlink(),
         "There is no tests/test_*.py file",
