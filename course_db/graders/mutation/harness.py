@@ -50,7 +50,7 @@ from course_db.alembic_runner import child_env
 from course_db.graders.mutation.output import clean_output
 from course_db.graders.mutation.plugin import drop_run_databases, drop_stale_runs
 from course_db.isolation import forget_project_imports, scratch_dir
-from course_db.processes import kill_group
+from course_db.processes import kill_group, print_to
 from course_db.report import Result
 from course_db.server import Server
 
@@ -357,13 +357,8 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
     try:  # the child: never returns
         # No setsid: the run stays in the check's process group, so the check's own time limit
         # (isolation.py kills the group) ends it too.
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        # The caller's sys.stdout may not write to fd 1 (pytest's own capture replaces it).
-        stdout_file = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        sys.stdout = sys.__stdout__ = stdout_file  # type: ignore[misc]  # Final to mypy
-        stderr_file = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        sys.stderr = sys.__stderr__ = stderr_file  # type: ignore[misc]  # Final to mypy
+        # Rebinds sys.stdout too: the caller's may not write to fd 1 (pytest's capture replaces it).
+        print_to(fd, fd)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.chdir(project)
