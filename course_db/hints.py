@@ -49,21 +49,23 @@ class Answer:
 
 
 def next_hint(lesson: Lesson) -> Answer:
-    """The next hint of `lesson` for this learner, recorded as seen."""
-    server = get_server()
-    state = progress.hint_state(server, lesson.number)
-    start = state.failing_task or 1
+    """The next hint of `lesson` for this learner, recorded as seen on the connection that read
+    which hints were seen."""
+    with progress.hint_book(get_server(), lesson.number) as book:
+        state = book.state
+        start = state.failing_task or 1
+        waiting = [number for number in order(lesson.hints, start) if number not in state.seen]
+        if waiting:
+            book.record(waiting[0])
     if not state.checked:
         why = f"(You have not checked lesson {lesson.number} yet: starting at task 1.)"
     elif state.failing_task is None:
         why = f"(Your last check of lesson {lesson.number} passed.)"
     else:
         why = f"(Your last check stopped at task {state.failing_task}.)"
-    waiting = [number for number in order(lesson.hints, start) if number not in state.seen]
     if not waiting:
         return Answer(lesson, None, None, 0, why)
     number = waiting[0]
-    progress.record_hint(server, lesson.number, number)
     return Answer(lesson, number, lesson.hints[number - 1], len(waiting) - 1, why)
 
 

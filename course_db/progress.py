@@ -6,7 +6,9 @@ running a workshop on one server can read every learner's row (keyed by database
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -175,45 +177,77 @@ class HintState:
     seen: frozenset[int]  # the hints shown so far, numbered from 1 as in `lessons.toml`
 
 
-def hint_state(server: Server, lesson: str) -> HintState:
-    """This learner's latest check of `lesson` and the hints they have seen.
+NOTHING_SEEN = HintState(False, None, frozenset())
 
-    Hints are help, not progress: a progress database that cannot be read gives a state with
-    nothing seen (and a warning in the log), so the learner still gets a hint.
+
+@dataclass(frozen=True)
+class HintBook:
+    """One learner's hints of one lesson, on one open connection to the progress database: the
+    state `hint()` picks the next hint from, then where it records the hint it shows."""
+
+    lesson: str
+    state: HintState
+    conn: psycopg.Connection | None  # None: the progress database could not be opened
+    as_learner: bool  # a class's learner, who records through the class's `record_hint`
+
+    def record(self, hint: int) -> None:
+        """Remember that hint number `hint` was shown (a learner: through the class's
+        `record_hint`, which keys the row by the session's role, like `record_progress`)."""
+        if self.conn is None:  # the log already says why
+            return
+        try:
+            if self.as_learner:
+                self.conn.execute("SELECT record_hint(%s, %s)", (self.lesson, hint))
+                return
+            self.conn.execute(
+                "INSERT INTO hints_seen (prefix, lesson, hint) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (prefix(), self.lesson, hint),
+            )
+        except psycopg.Error as exc:  # never withhold a hint over its bookkeeping
+            log.warning("Could not record the hint: %s", exc)
+
+
+@contextlib.contextmanager
+def hint_book(server: Server, lesson: str) -> Iterator[HintBook]:
+    """This learner's hints of `lesson`, read on a connection that stays open to record the next:
+    `hint()` opens one connection, not one to read and another to record.
+
+    Hints are help, not progress: a progress database that cannot be opened or read gives a state
+    with nothing seen (and a warning in the log), so the learner still gets a hint.
     """
+    as_learner = learner_of(server) is not None
     try:
-        with _connect(server) as conn:
-            if learner_of(server) is None:
-                conn.execute(SCHEMA)
-            latest = conn.execute(
-                "SELECT failing_task FROM progress WHERE prefix = %s AND lesson = %s",
-                (prefix(), lesson),
-            ).fetchone()
-            seen = conn.execute(
-                "SELECT hint FROM hints_seen WHERE prefix = %s AND lesson = %s",
-                (prefix(), lesson),
-            ).fetchall()
+        conn = _connect(server)
     except (psycopg.Error, SetupError) as exc:
         log.warning("Could not read which hints you have seen: %s", exc)
-        return HintState(False, None, frozenset())
+        yield HintBook(lesson, NOTHING_SEEN, None, as_learner)
+        return
+    with conn:
+        yield HintBook(lesson, _read_hints(conn, lesson, as_learner), conn, as_learner)
+
+
+def _read_hints(conn: psycopg.Connection, lesson: str, as_learner: bool) -> HintState:
+    try:
+        if not as_learner:  # a learner may not create tables: the class's exist
+            conn.execute(SCHEMA)
+        latest = conn.execute(
+            "SELECT failing_task FROM progress WHERE prefix = %s AND lesson = %s",
+            (prefix(), lesson),
+        ).fetchone()
+        seen = conn.execute(
+            "SELECT hint FROM hints_seen WHERE prefix = %s AND lesson = %s",
+            (prefix(), lesson),
+        ).fetchall()
+    except psycopg.Error as exc:
+        log.warning("Could not read which hints you have seen: %s", exc)
+        return NOTHING_SEEN
     return HintState(
         latest is not None, latest[0] if latest else None, frozenset(h for (h,) in seen)
     )
 
 
-def record_hint(server: Server, lesson: str, hint: int) -> None:
-    """Remember that hint number `hint` of `lesson` was shown (a learner: through the class's
-    `record_hint`, which keys the row by the session's role, like `record_progress`)."""
-    try:
-        with _connect(server) as conn:
-            if learner_of(server) is not None:
-                conn.execute("SELECT record_hint(%s, %s)", (lesson, hint))
-                return
-            conn.execute(SCHEMA)
-            conn.execute(
-                "INSERT INTO hints_seen (prefix, lesson, hint) VALUES (%s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (prefix(), lesson, hint),
-            )
-    except (psycopg.Error, SetupError) as exc:  # never withhold a hint over its bookkeeping
-        log.warning("Could not record the hint: %s", exc)
+def hint_state(server: Server, lesson: str) -> HintState:
+    """This learner's latest check of `lesson` and the hints they have seen (`hint_book`)."""
+    with hint_book(server, lesson) as book:
+        return book.state

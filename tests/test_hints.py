@@ -80,11 +80,29 @@ def test_hints_seen_earlier_are_not_shown_again(
     as_learner: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lesson = get_lesson("04")
-    progress.record_hint(as_learner, "04", 1)
+    with progress.hint_book(as_learner, "04") as book:
+        book.record(1)
     assert main(["hint", "04"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Hint 2 of {len(lesson.hints)}, task 1 (Backfill `full_name`")
     assert "not checked lesson 04 yet" in out and "more: ask again." in out
+
+
+def test_a_hint_is_read_and_recorded_on_one_connection(
+    as_learner: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading which hints were seen and recording the one shown share one connection."""
+    opened: list[Server] = []
+    connect = progress._connect
+
+    def counted(server: Server) -> psycopg.Connection:
+        opened.append(server)
+        return connect(server)
+
+    monkeypatch.setattr(progress, "_connect", counted)
+    assert hints.next_hint(get_lesson("01")).number == 1
+    assert opened == [as_learner]
+    assert progress.hint_state(as_learner, "01").seen == {1}
 
 
 @pytest.fixture(scope="module")

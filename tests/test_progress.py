@@ -75,6 +75,18 @@ def test_load_without_connect_privilege_is_a_setup_error(locked_out: Server) -> 
     assert raised.value.tip
 
 
+def test_hints_without_connect_privilege_start_from_nothing_seen(
+    locked_out: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hints are help: a progress database that cannot be opened gives nothing seen, and the hint
+    shown is not recorded (the log says why, once)."""
+    with progress.hint_book(locked_out, "01") as book:
+        assert book.state == progress.HintState(False, None, frozenset())
+        book.record(1)
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1 and "Could not read which hints you have seen" in warnings[0]
+
+
 @pytest.fixture
 def private_progress(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A progress database of this test's own, made by `progress` itself on first use."""
