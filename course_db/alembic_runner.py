@@ -137,6 +137,15 @@ def _run_forked(
     return RunResult(args, process.exitcode or 0, texts[0], duration, timed_out, errors)
 
 
+def warm_up() -> None:
+    """Start the forkserver now (it imports in the background), so the first `warm` command
+    does not wait for its imports."""
+    from multiprocessing import forkserver
+
+    _forkserver()
+    forkserver.ensure_running()
+
+
 def _forkserver() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
@@ -169,7 +178,7 @@ def _alembic_main(
     import alembic.config
 
     os.setsid()  # its own group, so a timeout kills whatever the migration started too
-    print_to(stdout.fileno(), stderr.fileno())
+    print_to(stdout.fileno(), stderr.fileno(), unbuffered=True)  # as PYTHONUNBUFFERED=1 does
     stdout.close()
     stderr.close()
     os.environ.clear()

@@ -40,15 +40,19 @@ def die_with_parent() -> None:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def print_to(stdout_fd: int, stderr_fd: int) -> None:
-    """Make fds 1 and 2, `sys.stdout` and `sys.stderr` write to these pipes unbuffered (as
-    `python -u` does), so what reaches a shared pipe keeps the order it was written in and
-    nothing waits in a buffer when the process ends with `os._exit`."""
+def print_to(stdout_fd: int, stderr_fd: int, unbuffered: bool = False) -> None:
+    """Make fds 1 and 2, `sys.stdout` and `sys.stderr` write to these pipes, line by line, or
+    `unbuffered` (as `python -u`: what reaches a shared pipe keeps the order it was written in,
+    and nothing waits in a buffer when the process ends with `os._exit`)."""
     os.dup2(stdout_fd, 1)
     os.dup2(stderr_fd, 2)
     for fd, name in ((1, "stdout"), (2, "stderr")):
-        raw = io.FileIO(fd, "w", closefd=False)
-        stream = io.TextIOWrapper(raw, errors="backslashreplace", write_through=True)
+        stream: TextIO
+        if unbuffered:
+            raw = io.FileIO(fd, "w", closefd=False)
+            stream = io.TextIOWrapper(raw, errors="backslashreplace", write_through=True)
+        else:  # one write per line: a flood of prints costs half the system calls
+            stream = open(fd, "w", buffering=1, closefd=False, errors="backslashreplace")  # noqa: SIM115
         setattr(sys, name, stream)
         setattr(sys, f"__{name}__", stream)
 
