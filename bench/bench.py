@@ -197,6 +197,46 @@ def measure_uv_run(plan: Plan, floor: Row) -> Row:
 
 
 # --------------------------------------------------------------------------------------------
+# (b2) a notebook's `%alembic upgrade head`: forked warm, against a fresh `python -m alembic`
+
+
+def measure_alembic_command(plan: Plan, scratch: Path) -> list[Row]:
+    """`run_alembic(warm=True)` (what `%alembic` runs) in turns with a fresh interpreter's."""
+    from course_db.alembic_runner import run_alembic, warm_up
+
+    project = copy_solution(scratch)
+    url = {"now": ""}
+
+    def fresh() -> None:
+        url["now"] = fresh_database("bench_alembic")
+
+    def upgrade(warm: bool) -> None:
+        result = run_alembic(project, ["upgrade", "head"], url["now"], warm=warm)
+        if not result.ok:
+            raise BenchError(f"alembic upgrade head failed:\n{result.output[-2000:]}")
+
+    # A forkserver child re-imports a __main__ that has a file (this script); a notebook kernel's
+    # __main__ has none. Time what the notebook gets.
+    main = sys.modules["__main__"]
+    script = main.__dict__.pop("__file__", None)
+    try:
+        warm_up()
+        fresh()
+        upgrade(warm=True)  # untimed: the forkserver's imports, as `lesson()` does them
+        cold_samples, warm_samples = alternate(
+            plan.cli_check,
+            (lambda: upgrade(warm=False), fresh),
+            (lambda: upgrade(warm=True), fresh),
+        )
+    finally:
+        if script is not None:
+            main.__file__ = script
+    floor = Row("floor: `python -m alembic upgrade head` (fresh db)", cold_samples, is_floor=True)
+    warm = Row("`%alembic upgrade head`, forked warm (fresh db)", warm_samples, floor=floor)
+    return [warm, floor]
+
+
+# --------------------------------------------------------------------------------------------
 # (c) `course reset 01` (the database part), against a bare DROP + CREATE ... TEMPLATE
 
 
@@ -453,6 +493,7 @@ def run(plan: Plan, scratch: Path, lessons_only: bool = False) -> list[Row]:
     if lessons_only:
         return rows
     guarded(rows, "`course check 01`, cold shell", lambda: measure_cold_check(plan, scratch))
+    guarded(rows, "`%alembic upgrade head`", lambda: measure_alembic_command(plan, scratch))
     guarded(rows, "`course reset 01` database", lambda: measure_reset(plan))
     guarded(rows, "embedded server", lambda: measure_embedded(plan, scratch))
     guarded(rows, "`course lab`", lambda: measure_lab(plan, scratch))
