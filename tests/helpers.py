@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from course_db.lessons import Lesson
-from course_db.report import Report
+from course_db.report import Report, Result
 
 ProjectCopy = Callable[..., Path]  # project("solutions" | "exercises") -> a fresh copy
 Grade = Callable[..., Report]  # grade(project, timeout=None) -> the lesson's report
@@ -72,16 +72,37 @@ def combine(*mutations: Mutation) -> Mutation:
     return mutate
 
 
+class Absent(str):
+    """A phrase the learner must not read: `assert_says` asserts that it is missing.
+
+    Where advice would mislead (telling a script that has `set -e` to add it), its absence is what
+    the grader must get right, so it stands in the same list as the phrases that must be there.
+    """
+
+    __slots__ = ()
+
+
 def failure_text(report: Report) -> str:
     """Every failed result's task, name and message, for asserting on what the learner reads."""
     return "\n".join(f"task {r.task}: {r.name}\n{r.message}" for r in report.failures())
 
 
 def assert_says(report: Report, phrases: Iterable[str]) -> None:
-    """Each phrase stands in what the learner reads of the failures (`failure_text`)."""
+    """Each phrase stands in what the learner reads of the failures (`failure_text`); an `Absent`
+    one does not."""
     text = failure_text(report)
     for phrase in phrases:
-        assert phrase in text, report.as_text()
+        if isinstance(phrase, Absent):
+            assert phrase not in text, report.as_text()
+        else:
+            assert phrase in text, report.as_text()
+
+
+def result_named(report: Report, starts: str) -> Result:
+    """The one result whose name starts with `starts` (a revision id, "squawk"): where several rows
+    share a task, its name says which row a test means."""
+    (found,) = [item for item in report.results if item.name.startswith(starts)]
+    return found
 
 
 def assert_learner_failure(report: Report) -> None:
@@ -108,10 +129,11 @@ def copies(tmp_path: Path, lesson: Lesson) -> ProjectCopy:
     return copy
 
 
-def grade_untouched(folder: Path, grade: Grade) -> Report:
-    """Grade `folder`, asserting the check left it exactly as it was (no bytecode either)."""
+def grade_untouched(folder: Path, grade: Grade, timeout: float | None = None) -> Report:
+    """Grade `folder`, asserting the check left it exactly as it was (no bytecode either), even
+    when it was stopped at `timeout`."""
     before = tree_hash(folder)
-    report = grade(folder)
+    report = grade(folder, timeout=timeout)
     assert tree_hash(folder) == before
     assert not list(folder.rglob("__pycache__"))
     return report

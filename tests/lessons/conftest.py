@@ -17,6 +17,9 @@ Mutations of a copy are `helpers.replace(path, old, new, ...)` (each `old` exact
   by row and a task that could not run is a FAIL that says why, never a missing row;
 - an untouched starter's first failure opens in at most NOTEBOOK_LINES lines of the notebook
   (the rest is folded, never lost): what a newcomer reads before touching anything.
+
+The tests that every lesson runs (the solution, the starter, the mutants, an endless loop) are
+written once, in `every_lesson.py`: a lesson's module imports them and declares their data.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import every_lesson
 import pytest
 from helpers import (
     Grade,
@@ -44,6 +48,13 @@ def module_lesson(request: pytest.FixtureRequest) -> Lesson:
     lesson = getattr(request.module, "LESSON", None)
     assert isinstance(lesson, Lesson), f"{request.module.__name__} must set LESSON = get_lesson(..)"
     return lesson
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One `every_lesson.test_check_mutant_fails_naming_the_problem` per entry of the module's
+    `MUTANTS`, its name the test's id."""
+    if metafunc.function is every_lesson.test_check_mutant_fails_naming_the_problem:
+        metafunc.parametrize("mutant", sorted(metafunc.module.MUTANTS))
 
 
 @pytest.fixture

@@ -4,25 +4,29 @@ writes to the learner's folder."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
+from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
+    Endless,
+    test_check_endless_loop_is_stopped_and_the_next_check_passes,
+    test_check_mutant_fails_naming_the_problem,
+    test_check_solution_passes,
+    test_check_untouched_starter_fails_with_task_messages,
+)
 from helpers import (
     REVISION,
     Grade,
-    GradeMutant,
     Mutation,
     ProjectCopy,
     assert_learner_failure,
-    assert_says,
     failure_text,
     replace,
     tree_hash,
 )
 
-from course_db.graders import lesson01 as lesson01_grader
 from course_db.lessons import get_lesson
+from course_db.report import Report
 
 LESSON = get_lesson("01")
 
@@ -46,34 +50,22 @@ def before_reading_authors(code: str) -> Mutation:
     return replace(REVISION, "    authors = op.get_bind()", code + "    authors = op.get_bind()")
 
 
-def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    before = tree_hash(folder)
-    report = grade(folder)
-    assert report.passed, report.as_text()
-    assert report.exit_code == 0
-    assert [r.task for r in report.results] == [1, 2, 3, 3]
-    assert tree_hash(folder) == before
+SOLUTION_TASKS = [1, 2, 3, 3]
+STARTER_FAILS = [2, 3, 3]
+STARTER_SAYS: list[str] = []  # row by row: starter_rows
 
 
-def test_check_untouched_starter_fails_with_task_messages(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("exercises")
-    before = tree_hash(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
-    failed = [(r.task, r.message) for r in report.failures()]
-    assert [task for task, _ in failed] == [2, 3, 3]
-    assert "author_slugs is empty after the upgrade" in failed[0][1]
-    assert "left behind" in failed[1][1] and "table author_slugs" in failed[1][1]
-    assert failed[2][1] == (
+def starter_rows(report: Report) -> None:
+    """Each failing row of the starter says its own problem; the last one, what it waits for."""
+    empty, round_trip, waiting = (r.message for r in report.failures())
+    assert "author_slugs is empty after the upgrade" in empty
+    assert "left behind" in round_trip and "table author_slugs" in round_trip
+    assert waiting == (
         "Not checked: task 3 must pass first (downgrade removes exactly what upgrade added)."
     )
-    assert "Start with task 2" in report.summary()
-    assert tree_hash(folder) == before
 
 
+# mutation, the task of the first failure, phrases the failures must contain
 MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     "no_unicode_normalisation": (
         replace(
@@ -153,14 +145,6 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
-    mutate, task, phrases = MUTANTS[mutant]
-    report = grade_mutant(mutate)
-    assert report.failures()[0].task == task, report.as_text()
-    assert_says(report, phrases)
-
-
 def test_check_wrong_but_repeatable_slugs_pass_the_round_trip(
     grade: Grade, project: ProjectCopy
 ) -> None:
@@ -226,24 +210,12 @@ def test_check_bad_input_is_a_clear_failure_and_next_check_passes(
     assert grade(project("solutions")).passed
 
 
-def test_check_endless_loop_is_stopped_after_the_timeout(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    before_reading_authors("    while True:\n        pass\n")(folder)
-    before = tree_hash(folder)
-    started = time.perf_counter()
-    report = grade(folder, timeout=3)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 15, elapsed  # its 3 s, not the lesson's 20 s (slack for load)
-    assert_learner_failure(report)
-    message = report.failures()[0].message
-    assert "The check was stopped after 3 s" in message
-    assert [(r.task, r.name) for r in report.results] == lesson01_grader.TASKS  # all still listed
-    assert all("Not checked" in r.message for r in report.results[1:])
-    assert "Running upgrade  -> 0001_author_slugs" in message  # shows where it hung
-    assert tree_hash(folder) == before
-    assert grade(project("solutions")).passed
+ENDLESS = Endless(
+    before_reading_authors("    while True:\n        pass\n"),
+    timeout=3,
+    within=15,  # of the lesson's 20 s
+    says=["Running upgrade  -> 0001_author_slugs"],  # where it hung
+)
 
 
 def test_check_missing_project_folder_is_a_setup_error(grade: Grade, tmp_path: Path) -> None:

@@ -7,15 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
+    Endless,
+    test_check_endless_loop_is_stopped_and_the_next_check_passes,
+    test_check_mutant_fails_naming_the_problem,
+    test_check_solution_passes,
+    test_check_untouched_starter_fails_with_task_messages,
+)
 from helpers import (
     Grade,
-    GradeMutant,
     Mutation,
     ProjectCopy,
     assert_learner_failure,
-    assert_says,
-    edit,
-    failure_text,
     grade_untouched,
     replace,
 )
@@ -27,25 +30,13 @@ ENV = Path("migrations/env.py")
 FIRST = Path("migrations/versions/0001_users_and_page_views.py")
 
 
-def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    report = grade_untouched(folder, grade)
-    assert report.passed, report.as_text()
-    assert [r.task for r in report.results] == [1, 1, 2, 2, 2, 3, 3, 4, 4]
-
-
-def test_check_untouched_starter_fails_with_task_messages(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("exercises")
-    report = grade_untouched(folder, grade)
-    assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == [1, 1, 2, 2, 2, 3, 3, 4, 4], report.as_text()
-    text = failure_text(report)
-    assert "TypeError: upgrade() missing 1 required positional argument: 'engine_name'" in text
-    assert "context.run_migrations(engine_name=name)" in text
-    assert "the error does not name the valid databases (main and analytics)" in text
-    assert "Start with task 1" in report.summary()
+SOLUTION_TASKS = [1, 1, 2, 2, 2, 3, 3, 4, 4]
+STARTER_FAILS = SOLUTION_TASKS  # every row
+STARTER_SAYS = [
+    "TypeError: upgrade() missing 1 required positional argument: 'engine_name'",
+    "context.run_migrations(engine_name=name)",
+    "the error does not name the valid databases (main and analytics)",
+]
 
 
 SOLUTION_CHOICE = """    name = context.get_x_argument(as_dictionary=True).get("db")
@@ -147,14 +138,6 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
-    mutate, task, phrases = MUTANTS[mutant]
-    report = grade_mutant(mutate)
-    assert report.failures()[0].task == task, report.as_text()
-    assert_says(report, phrases)
-
-
 def append(path: Path, text: str) -> Mutation:
     def mutate(project: Path) -> None:
         (project / path).write_text(
@@ -197,17 +180,13 @@ def test_check_bad_input_is_a_clear_failure(grade: Grade, project: ProjectCopy, 
         assert phrase in report.failures()[0].message, report.as_text()
 
 
-def test_check_endless_loop_times_out_and_the_next_check_passes(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    edit(
-        folder / ENV,
+ENDLESS = Endless(
+    replace(
+        ENV,
         "def chosen_database() -> str:\n",
         "def chosen_database() -> str:\n    while True:\n        pass\n",
-    )
-    report = grade(folder, timeout=3)
-    assert_learner_failure(report)
-    assert "stopped after 3 s" in failure_text(report)
-    assert report.duration < 15  # its 3 s, not the lesson's 20 s (slack for load)
-    assert grade(project("solutions")).passed
+    ),
+    timeout=3,
+    within=15,  # of the lesson's 20 s
+    says=[],
+)
