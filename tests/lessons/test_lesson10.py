@@ -4,28 +4,32 @@ failure within the limit, and a check never writes to the learner's folder."""
 
 from __future__ import annotations
 
-import time
 import tomllib
 from pathlib import Path
 
 import pytest
+from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
+    Endless,
+    test_check_endless_loop_is_stopped_and_the_next_check_passes,
+    test_check_mutant_fails_naming_the_problem,
+    test_check_solution_passes,
+    test_check_untouched_starter_fails_with_task_messages,
+)
 from helpers import (
     Grade,
-    GradeMutant,
     Mutation,
     ProjectCopy,
     assert_learner_failure,
-    assert_says,
     combine,
     edit,
     failure_text,
-    grade_untouched,
     replace,
 )
 
 from course_db.graders.lesson10.app import APP_NAME
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
+from course_db.report import Report
 
 LESSON = get_lesson("10")
 # Each check runs the learner's tests in several pytest processes at once (the mutation harness),
@@ -39,31 +43,19 @@ EXPAND, BACKFILL, CONTRACT = (
 TESTS = Path("tests/test_chain.py")
 
 
-def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    report = grade_untouched(folder, grade)
-    assert report.passed, report.as_text()
-    assert [r.task for r in report.results] == [1, 1, 2, 3, 4, 5, 5, 6]
-
-
-def test_check_untouched_starter_fails_with_task_messages(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("exercises")
-    report = grade_untouched(folder, grade)
-    assert_learner_failure(report)
-    # every row fails: a task not started (the tests of task 5) is not passed
-    assert [r.task for r in report.failures()] == [1, 1, 2, 3, 4, 5, 5, 6], report.as_text()
-    text = failure_text(report)
-    assert "The tests of task 5 are not written yet (tests/test_chain.py still has its" in text
-    assert "customers.name is gone after 0001_expand, but v1 still reads and writes it" in text
-    assert 'v1: `SELECT name, phone FROM customers WHERE id = %s` -> column "name" does not' in text
-    assert "display_name differs from the old name for 1000 of 1000 customers" in text
-    assert 'column "name" of relation "customers" contains null values' in text
-    assert "(at migrations/versions/0001_expand.py, line " in text
-    assert "Your tests fail on your own chain" in text
-    assert "require-lock-timeout" in text
-    assert "Start with task 1" in report.summary()
+SOLUTION_TASKS = [1, 1, 2, 3, 4, 5, 5, 6]
+# every row fails: a task not started (the tests of task 5) is not passed
+STARTER_FAILS = SOLUTION_TASKS
+STARTER_SAYS = [
+    "The tests of task 5 are not written yet (tests/test_chain.py still has its",
+    "customers.name is gone after 0001_expand, but v1 still reads and writes it",
+    'v1: `SELECT name, phone FROM customers WHERE id = %s` -> column "name" does not',
+    "display_name differs from the old name for 1000 of 1000 customers",
+    'column "name" of relation "customers" contains null values',
+    "(at migrations/versions/0001_expand.py, line ",
+    "Your tests fail on your own chain",
+    "require-lock-timeout",
+]
 
 
 DROP_OLD = '    op.drop_column("customers", "name")\n    op.drop_column("customers", "phone")\n'
@@ -71,7 +63,15 @@ COPY_NAMES = "UPDATE customers SET display_name = name WHERE display_name IS NUL
 COPY_PHONES = "SELECT id, phone FROM customers WHERE phone IS NOT NULL "
 RELAX_NAME = 'op.alter_column("customers", "name", existing_type=sa.Text(), nullable=True)'
 
-# mutation, the task of the first failure, phrases the failures must contain
+
+def task_to_fix(report: Report) -> int:
+    """The releases' row is task 1's wherever it broke (one task list): the task to fix is the
+    first failing row of a revision, or the releases' row when it is the only one."""
+    rows = [r for r in report.failures() if r.name != APP_NAME] or report.failures()
+    return rows[0].task
+
+
+# mutation, the task to fix (task_to_fix), phrases the failures must contain
 MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     "backfill_trims_names": (
         replace(BACKFILL, COPY_NAMES, COPY_NAMES.replace("= name", "= trim(name)")),
@@ -170,17 +170,6 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
-    mutate, task, phrases = MUTANTS[mutant]
-    report = grade_mutant(mutate)
-    # the releases' row is task 1's wherever it broke (one task list): the task to fix is the
-    # first failing row of a revision, or the releases' row when it is the only one
-    rows = [r for r in report.failures() if r.name != APP_NAME] or report.failures()
-    assert rows[0].task == task, report.as_text()
-    assert_says(report, phrases)
-
-
 def test_check_missing_revision_names_the_expected_chain(
     grade: Grade, project: ProjectCopy
 ) -> None:
@@ -188,7 +177,7 @@ def test_check_missing_revision_names_the_expected_chain(
     (folder / CONTRACT).unlink()
     report = grade(folder)
     assert_learner_failure(report)
-    assert [r.task for r in report.results] == [1, 1, 2, 3, 4, 5, 5, 6]
+    assert [r.task for r in report.results] == SOLUTION_TASKS
     assert all(r.message.startswith("Not run: the chain") for r in report.results[1:])
     assert "Expected exactly: 0001_expand, 0002_backfill, 0003_contract" in failure_text(report)
 
@@ -217,23 +206,16 @@ def test_check_test_that_raises_is_a_test_failure(grade: Grade, project: Project
     assert "Not checked: your tests must pass on your own chain first" in failure_text(report)
 
 
-def test_check_revision_that_loops_is_stopped_and_the_next_check_passes(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    edit(
-        folder / BACKFILL,
+ENDLESS = Endless(
+    replace(
+        BACKFILL,
         "def upgrade() -> None:\n",
         "def upgrade() -> None:\n    while True:\n        pass\n",
-    )
-    started = time.perf_counter()
-    report = grade(folder, timeout=6)
-    assert time.perf_counter() - started < 30  # its 6 s, not the lesson's 60 s (slack for load)
-    assert_learner_failure(report)
-    message = report.failures()[0].message
-    assert "The check was stopped after 6 s" in message
-    assert "Look for an endless loop" in message
-    assert grade(project("solutions")).passed
+    ),
+    timeout=6,
+    within=30,  # of the lesson's 60 s
+    says=["Look for an endless loop"],
+)
 
 
 def test_learner_squawk_config_is_the_course_config() -> None:
