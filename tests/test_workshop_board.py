@@ -99,21 +99,20 @@ def test_board_command_lists_every_learner(klass: Class) -> None:
 @pytest.fixture
 def served(klass: Class) -> Iterator[str]:
     """`course workshop board --serve 0 --refresh 1`, run as the instructor; yields its URL."""
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # leaving the `with` closes its pipes and waits for it
         [*BOARD, "--workshop", klass.name, "--serve", "0", "--refresh", "1"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=learner_env(klass.server.url()),
-    )
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        assert "http://127.0.0.1:" in line, line + (proc.stderr.read() if proc.stderr else "")
-        yield line.split("at ", 1)[1].split()[0]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    ) as proc:
+        try:
+            line = proc.stdout.readline() if proc.stdout else ""
+            assert "http://127.0.0.1:" in line, line + (proc.stderr.read() if proc.stderr else "")
+            yield line.split("at ", 1)[1].split()[0]
+        finally:
+            proc.terminate()
 
 
 @needs_service
@@ -121,6 +120,7 @@ def test_board_serve_refuses_writes(served: str) -> None:
     request = urllib.request.Request(served, data=b"x", method="POST")
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)
+    caught.value.close()  # the error holds the response and its socket
     assert caught.value.code == 405
 
 
