@@ -7,10 +7,15 @@ run the two files side by side: each check waits for real locks and takes a few 
 
 from __future__ import annotations
 
-import time
 import tomllib
 from pathlib import Path
 
+from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
+    Endless,
+    stopped_check,
+    test_check_solution_passes,
+    test_check_untouched_starter_fails_with_task_messages,
+)
 from helpers import (
     Grade,
     ProjectCopy,
@@ -18,61 +23,39 @@ from helpers import (
     edit,
     failure_text,
     replace,
-    tree_hash,
+    result_named,
 )
 
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
-from course_db.report import Report, Result
+from course_db.report import Report
 
 LESSON = get_lesson("05")
 
 VERSIONS = Path("migrations/versions")
 # one result per revision, the app's (task 1 when it passes) and squawk's, in the README's order
-ALL_TASKS = [1, 1, 2, 3, 4, 4, 5, 6]
+SOLUTION_TASKS = [1, 1, 2, 3, 4, 4, 5, 6]
+STARTER_FAILS = SOLUTION_TASKS  # the starter fails at every step
+STARTER_SAYS: list[str] = []  # row by row: starter_rows
 
 
-def result(report: Report, starts: str) -> Result:
-    """The one result whose name starts with `starts`: a revision id, "v1 and v2" or "squawk"."""
-    (found,) = [item for item in report.results if item.name.startswith(starts)]
-    return found
-
-
-def test_check_solution_passes_and_leaves_the_folder_alone(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    before = tree_hash(folder)
-    report = grade(folder)
-    assert report.passed, report.as_text()
-    assert [r.task for r in report.results] == ALL_TASKS
-    assert tree_hash(folder) == before
-    assert not list(folder.rglob("__pycache__"))
-
-
-def test_check_untouched_starter_fails_at_every_step(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("exercises")
-    before = tree_hash(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == ALL_TASKS
-    expand = result(report, "0001_expand").message
+def starter_rows(report: Report) -> None:
+    """Each revision's row, the releases' row and squawk's say what is wrong with that step."""
+    expand = result_named(report, "0001_expand").message
     assert "waited" in expand and "never gave up" in expand
     assert "ACCESS EXCLUSIVE lock on users" in expand
     assert "ALTER TABLE users RENAME email TO email_address" in expand
     assert "SET LOCAL lock_timeout" in expand
     assert "v1 (running now) still reads and writes it" in expand
-    assert "existed before 0003_index ran" in result(report, "0003_index").message
-    assert "already gone before 0006_contract" in result(report, "0006_contract").message
-    app = result(report, "v1 and v2").message
+    assert "existed before 0003_index ran" in result_named(report, "0003_index").message
+    assert "already gone before 0006_contract" in result_named(report, "0006_contract").message
+    app = result_named(report, "v1 and v2").message
     assert 'column "email" does not exist' in app
     assert "add email_address next to it (expand)" in app
-    lint = result(report, "squawk").message
+    lint = result_named(report, "squawk").message
     for rule in ("require-lock-timeout", "renaming-column", "adding-not-nullable-field"):
         assert rule in lint
     assert "require-concurrent-index-creation" in lint
-    assert "Start with task 1" in report.summary()
-    assert tree_hash(folder) == before
 
 
 def test_check_missing_revision_names_the_expected_chain(
@@ -83,29 +66,31 @@ def test_check_missing_revision_names_the_expected_chain(
     edit(folder / VERSIONS / "0006_contract.py", '"0005_validate"', '"0004_not_valid"')
     report = grade(folder)
     assert_learner_failure(report)
-    assert [r.task for r in report.results] == ALL_TASKS
+    assert [r.task for r in report.results] == SOLUTION_TASKS
     assert all(r.message.startswith("Not run: the chain") for r in report.results[1:])
     text = failure_text(report)
     assert "0001_expand, 0002_backfill, 0003_index, 0004_not_valid, 0006_contract." in text
     assert "Expected exactly: 0001_expand, 0002_backfill" in text
 
 
-def test_check_revision_that_hangs_is_stopped_after_the_timeout(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
+HANGS = Endless(
     replace(
         VERSIONS / "0002_backfill.py",
         '    op.execute("UPDATE users',
         '    op.execute("SELECT pg_sleep(600)")\n    op.execute("UPDATE users',
-    )(folder)
-    started = time.perf_counter()
-    report = grade(folder, timeout=8)
-    assert time.perf_counter() - started < 30  # its 8 s, not the lesson's 60 s (slack for load)
-    assert_learner_failure(report)
-    message = report.failures()[0].message
-    assert "The check was stopped after 8 s" in message
-    assert "Running upgrade 0001_expand -> 0002_backfill" in message
+    ),
+    timeout=8,
+    within=30,  # of the lesson's 60 s
+    says=["Running upgrade 0001_expand -> 0002_backfill"],
+)
+
+
+def test_check_revision_that_hangs_is_stopped_after_the_timeout(
+    grade: Grade, project: ProjectCopy
+) -> None:
+    """Stopped as any lesson's endless loop is (`stopped_check`). Unlike the shared endless test it
+    makes no next check: each check of this lesson waits for real locks and takes seconds."""
+    stopped_check(grade, project, HANGS)
 
 
 def test_check_syntax_error_points_at_the_file(grade: Grade, project: ProjectCopy) -> None:
@@ -137,7 +122,7 @@ def test_readme_index_recipe_and_squawk_agree(grade: Grade, project: ProjectCopy
     folder = project("solutions")
     edit(folder / VERSIONS / "0003_index.py", "            if_not_exists=True,\n", "")
     report = grade(folder)
-    assert [r.name for r in report.failures()] == [result(report, "squawk").name]
-    lint = result(report, "squawk").message
+    assert [r.name for r in report.failures()] == [result_named(report, "squawk").name]
+    lint = result_named(report, "squawk").message
     assert "prefer-robust-stmts" in lint
     assert "In Alembic: op.create_index(..., if_not_exists=True)" in lint, lint

@@ -3,9 +3,9 @@ each failing with a message that names the problem and the fix."""
 
 from __future__ import annotations
 
-import pytest
-from helpers import GradeMutant, Mutation, combine, failure_text, replace
-from test_lesson05 import LESSON, VERSIONS, result  # noqa: F401 (LESSON: the harness's lesson)
+from every_lesson import test_check_mutant_fails_naming_the_problem  # noqa: F401 (collected here)
+from helpers import Mutation, combine, replace
+from test_lesson05 import LESSON, VERSIONS  # noqa: F401 (LESSON: the harness's lesson)
 
 CONCURRENT_INDEX = """    with op.get_context().autocommit_block():
         # It waits for running transactions, yet never makes the app wait: it can afford longer.
@@ -144,13 +144,3 @@ MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
         ],
     ),
 }
-
-
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
-    mutate, failing, phrases = MUTANTS[mutant]
-    report = grade_mutant(mutate)
-    assert not result(report, failing).passed, report.as_text()
-    text = failure_text(report)
-    for phrase in phrases:
-        assert phrase in text, report.as_text()
