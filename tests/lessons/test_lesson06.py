@@ -6,19 +6,24 @@ no database is left behind."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
+    Endless,
+    test_check_endless_loop_is_stopped_and_the_next_check_passes,
+    test_check_mutant_fails_naming_the_problem,
+    test_check_solution_passes,
+    test_check_untouched_starter_fails_with_task_messages,
+)
 from helpers import (
     Grade,
     GradeMutant,
     Mutation,
     ProjectCopy,
     assert_learner_failure,
-    assert_says,
-    edit,
     failure_text,
-    grade_untouched,
     replace,
 )
 
@@ -52,25 +57,25 @@ def leftover_run_databases(server: Server) -> list[str]:
     return [name for name in names if stem.match(name)]
 
 
-def test_check_solution_passes(grade: Grade, project: ProjectCopy, server: Server) -> None:
-    folder = project("solutions")
-    report = grade_untouched(folder, grade)
-    assert report.passed, report.as_text()
-    assert [r.task for r in report.results] == [1, 1, 2, 3]
+@pytest.fixture(autouse=True)
+def no_run_database_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test of this file that runs the mutation harness (a check, or the harness on
+    chosen histories), none of its databases is left: passing, failing or stopped."""
+    if not {"grade", "server"} & set(request.fixturenames):
+        yield  # reads files only: no server to ask
+        return
+    server: Server = request.getfixturevalue("server")
+    yield
     assert not leftover_run_databases(server)
 
 
-def test_check_untouched_starter_fails_with_task_messages(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("exercises")
-    report = grade_untouched(folder, grade)
-    assert_learner_failure(report)
-    assert [r.task for r in report.failures()] == [1, 1, 2, 3]
-    text = failure_text(report)
-    assert "tests/test_migrations.py has no test yet" in text
-    assert "Start with README task 1" in text
-    assert "Not graded yet: first make your tests pass on the good history" in text
+SOLUTION_TASKS = [1, 1, 2, 3]
+STARTER_FAILS = [1, 1, 2, 3]
+STARTER_SAYS = [
+    "tests/test_migrations.py has no test yet",
+    "Start with README task 1",
+    "Not graded yet: first make your tests pass on the good history",
+]
 
 
 STAIRWAY = """    while alembic_runner.roundtrip_next_revision():
@@ -81,6 +86,9 @@ STANDARD_IMPORTS = """    test_model_definitions_match_ddl,
     test_single_head_revision,
     test_up_down_consistency,"""
 
+# A full check runs the learner's tests on all eight histories. Two mutants take that path, one
+# per verdict: a broken history missed (no_stairway) and a good history failing
+# (data_test_downgrades_too_far).
 # mutation of the learner's tests -> (failing tasks, phrases the failures must contain)
 MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
     "no_stairway": (
@@ -89,44 +97,6 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
         [
             "Your tests passed on 1 of 1 broken histories",
             "  - an index that its downgrade does not drop (0003)",
-        ],
-    ),
-    "data_test_only_upgrades": (
-        replace(TESTS, "    alembic_runner.migrate_down_one()\n    " + NAME_ASSERT + "\n", ""),
-        [3],
-        [
-            "Your tests passed on 1 of 2 broken histories",
-            "  - a downgrade that loses data (0004 drops display_name and adds an empty name)",
-        ],
-    ),
-    "data_test_counts_rows_only": (
-        replace(
-            TESTS,
-            DISPLAY_ASSERT,
-            'assert len(rows(alembic_engine, "display_name")) == len(NAMES)',
-            NAME_ASSERT,
-            'assert len(rows(alembic_engine, "name")) == len(NAMES)',
-        ),
-        [3],
-        [
-            "Your tests passed on 2 of 2 broken histories",
-            "  - an upgrade that loses data (0004 adds an empty display_name and drops name)",
-            "  - a downgrade that loses data",
-        ],
-    ),
-    "no_single_head_or_model_test": (
-        replace(
-            TESTS,
-            STANDARD_IMPORTS,
-            "    test_up_down_consistency,",
-            '    "test_model_definitions_match_ddl",\n    "test_single_head_revision",\n',
-            "",
-        ),
-        [1],
-        [
-            # two heads still fail the stairway and the data test: `upgrade +1` is ambiguous
-            "Your tests passed on 1 of 3 broken histories",
-            "  - models that drift from the migrations (User has an avatar_url",
         ],
     ),
     "data_test_downgrades_too_far": (
@@ -142,16 +112,68 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
             "Not graded yet",
         ],
     ),
+}
+
+# The other mutants run the same mutation harness and the grader's own `results` on the histories
+# that decide their verdict: the good ones, plus the broken ones of the task they fail (each task's
+# verdict reads only its own broken histories; with no task, a good history fails and every other
+# task is "Not graded yet", whatever the broken runs say).
+# mutation -> (failing tasks, phrases the failures must contain, the tasks whose broken histories
+# run)
+ON_HISTORIES: dict[str, tuple[Mutation, list[int], list[str], set[int]]] = {
+    "data_test_only_upgrades": (
+        replace(TESTS, "    alembic_runner.migrate_down_one()\n    " + NAME_ASSERT + "\n", ""),
+        [3],
+        [
+            "Your tests passed on 1 of 2 broken histories",
+            "  - a downgrade that loses data (0004 drops display_name and adds an empty name)",
+        ],
+        {3},
+    ),
+    "data_test_counts_rows_only": (
+        replace(
+            TESTS,
+            DISPLAY_ASSERT,
+            'assert len(rows(alembic_engine, "display_name")) == len(NAMES)',
+            NAME_ASSERT,
+            'assert len(rows(alembic_engine, "name")) == len(NAMES)',
+        ),
+        [3],
+        [
+            "Your tests passed on 2 of 2 broken histories",
+            "  - an upgrade that loses data (0004 adds an empty display_name and drops name)",
+            "  - a downgrade that loses data",
+        ],
+        {3},
+    ),
+    "no_single_head_or_model_test": (
+        replace(
+            TESTS,
+            STANDARD_IMPORTS,
+            "    test_up_down_consistency,",
+            '    "test_model_definitions_match_ddl",\n    "test_single_head_revision",\n',
+            "",
+        ),
+        [1],
+        [
+            # two heads still fail the stairway and the data test: `upgrade +1` is ambiguous
+            "Your tests passed on 1 of 3 broken histories",
+            "  - models that drift from the migrations (User has an avatar_url",
+        ],
+        {1},
+    ),
     # bad input: the learner's tests cannot even be collected
     "syntax_error": (
         replace(TESTS, "def test_stairway(", "def test_stairway(("),
         [1, 1, 2, 3],
         ["SyntaxError", "Not graded yet"],
+        set(),
     ),
     "exception_at_import": (
         replace(TESTS, "USERS = [", "raise RuntimeError('boom')\nUSERS = ["),
         [1, 1, 2, 3],
         ["RuntimeError: boom", "Not graded yet"],
+        set(),
     ),
     "seed_style_test_on_the_seeds_url": (
         replace(
@@ -173,46 +195,23 @@ MUTANTS: dict[str, tuple[Mutation, list[int], list[str]]] = {
             "FAILED tests/test_migrations.py::test_tables_exist",
             "frames in pytest-alembic, Alembic, SQLAlchemy: hidden by the course",
         ],
+        set(),
     ),
 }
 
 
-# A full check runs the learner's tests on all eight histories. Two mutants take that path, one
-# per verdict: a broken history missed (no_stairway) and a good history failing
-# (data_test_downgrades_too_far). The others run the same mutation harness and the grader's own
-# `results` on the histories that decide their verdict: the good ones, plus the broken ones of the
-# task they fail (each task's verdict reads only its own broken histories; with no task, a good
-# history fails and every other task is "Not graded yet", whatever the broken runs say).
-DECIDING_TASKS: dict[str, set[int]] = {
-    "data_test_only_upgrades": {3},
-    "data_test_counts_rows_only": {3},
-    "no_single_head_or_model_test": {1},
-    "seed_style_test_on_the_seeds_url": set(),
-    "syntax_error": set(),
-    "exception_at_import": set(),
-}
-
-
-@pytest.mark.parametrize("name", sorted(set(MUTANTS) - set(DECIDING_TASKS)))
-def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, name: str) -> None:
-    mutate, tasks, phrases = MUTANTS[name]
-    report = grade_mutant(mutate)
-    assert [r.task for r in report.failures()] == tasks, report.as_text()
-    assert_says(report, phrases)
-
-
-@pytest.mark.parametrize("name", sorted(DECIDING_TASKS))
+@pytest.mark.parametrize("name", sorted(ON_HISTORIES))
 def test_mutant_verdict_names_the_problem(
     project: ProjectCopy, server: Server, tmp_path: Path, name: str
 ) -> None:
-    mutate, tasks, phrases = MUTANTS[name]
+    mutate, tasks, phrases, deciding = ON_HISTORIES[name]
     folder = project("solutions")
     mutate(folder)
     template = databases.ensure_template(server, LESSON.number, LESSON.fixture_path)
     chosen = [
         history
         for history in histories(tmp_path / "histories")
-        if history.should_pass or task_of(history) in DECIDING_TASKS[name]
+        if history.should_pass or task_of(history) in deciding
     ]
     runs = run_tests_against(folder / "tests", chosen, server, template, RUN_TIMEOUT)
     found = results(runs)
@@ -221,7 +220,6 @@ def test_mutant_verdict_names_the_problem(
     assert [r.task for r in failed] == tasks, text
     for phrase in phrases:
         assert phrase in text, text
-    assert not leftover_run_databases(server)
 
 
 def test_tests_that_check_nothing_miss_every_broken_history(
@@ -252,16 +250,12 @@ def test_check_bad_input_is_a_clear_failure(grade_mutant: GradeMutant, name: str
     assert phrase in failure_text(report), report.as_text()
 
 
-def test_check_endless_test_is_stopped_and_the_next_check_passes(
-    grade: Grade, project: ProjectCopy, server: Server
-) -> None:
-    folder = project("solutions")
-    edit(folder / TESTS, STAIRWAY, "    while True:\n        pass")
-    report = grade(folder, timeout=8)
-    assert_learner_failure(report)
-    assert "stopped after 8 s" in failure_text(report)
-    assert grade(project("solutions")).passed
-    assert not leftover_run_databases(server)
+ENDLESS = Endless(
+    replace(TESTS, STAIRWAY, "    while True:\n        pass"),
+    timeout=8,
+    within=30,  # of the lesson's 45 s
+    says=[],
+)
 
 
 @pytest.mark.server_agnostic
