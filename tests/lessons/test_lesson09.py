@@ -8,16 +8,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
+from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
+    Endless,
+    test_check_endless_loop_is_stopped_and_the_next_check_passes,
+    test_check_mutant_fails_naming_the_problem,
+    test_check_solution_passes,
+    test_check_untouched_starter_fails_with_task_messages,
+)
 from helpers import (
     Grade,
-    GradeMutant,
     Mutation,
     ProjectCopy,
     assert_learner_failure,
     edit,
     failure_text,
-    grade_untouched,
 )
 
 from course_db.lessons import get_lesson
@@ -31,28 +35,17 @@ SOLVED_REPAIR = "alembic upgrade 0004_merge_heads\n"
 SOLVED_STAMP = "alembic stamp 0005_add_coupons\n"
 
 
-def test_check_solution_passes(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    report = grade_untouched(folder, grade)
-    assert report.passed, report.as_text()
-    assert [r.task for r in report.results] == [1, 2, 3, 4, 4, 4, 4, 4]
-
-
-def test_check_untouched_starter_fails_with_task_messages(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("exercises")
-    report = grade_untouched(folder, grade)
-    assert_learner_failure(report)
-    text = failure_text(report)
-    assert "There is no revision 0004_merge_heads" in text
-    assert "2 heads (0002_user_phone, 0003_order_status)" in text
-    assert "target_metadata has no coupons table" in text
-    assert "the database is at 0003_order_status" in text
-    # a task not started is not passed: repair.sh still only has its TODO
-    assert not any(r.passed for r in report.results), report.as_text()
-    assert "repair.sh runs no command yet (only its `# TODO:`)" in text
-    assert "alembic stamp 0005_add_coupons" in text
+SOLUTION_TASKS = [1, 2, 3, 4, 4, 4, 4, 4]
+# every row fails: a task not started is not passed (repair.sh still only has its TODO)
+STARTER_FAILS = SOLUTION_TASKS
+STARTER_SAYS = [
+    "There is no revision 0004_merge_heads",
+    "2 heads (0002_user_phone, 0003_order_status)",
+    "target_metadata has no coupons table",
+    "the database is at 0003_order_status",
+    "repair.sh runs no command yet (only its `# TODO:`)",
+    "alembic stamp 0005_add_coupons",
+]
 
 
 def _repair(body: str) -> Mutation:
@@ -77,17 +70,21 @@ def _crlf(root: Path) -> None:
     script.write_bytes(script.read_bytes().replace(b"\n", b"\r\n"))
 
 
-MUTANTS: dict[str, tuple[Mutation, list[str]]] = {
+# mutation, the task of the first failure, phrases the failures must contain
+MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
     "upgrade heads runs 0005 on the hand-made table": (
         _repair("alembic upgrade heads\n"),
+        4,
         ["exited with code 1", "already exists", "`alembic stamp 0005_add_coupons` records"],
     ),
     "the seed's stamp head skips Ben's revision": (
         _repair("alembic stamp head\n"),
+        4,
         ["add_column", "users has no phone column: 0002_user_phone never ran"],
     ),
     "the revision drops the hand-made table and creates it again": (
         _drop_and_create,
+        4,
         ["coupons had 40 rows and now has 0", "stamp"],
     ),
     "the merge has one parent only": (
@@ -96,6 +93,7 @@ MUTANTS: dict[str, tuple[Mutation, list[str]]] = {
             'down_revision = ("0003_order_status", "0002_user_phone")',
             'down_revision = "0003_order_status"',
         ),
+        1,
         ["0004_merge_heads revises 0003_order_status; a merge revises both heads", "2 heads"],
     ),
     "env.py forgets the coupons model": (
@@ -104,12 +102,14 @@ MUTANTS: dict[str, tuple[Mutation, list[str]]] = {
             "from app.models import coupons, orders, users",
             "from app.models import orders, users",
         ),
+        2,
         ["target_metadata has no coupons table", "Autogenerate would DROP coupons"],
     ),
     "0005 creates coupons in another shape": (
         lambda root: edit(
             root / COUPONS, 'sa.Column("code", sa.String(40)', 'sa.Column("code", sa.String(20)'
         ),
+        3,
         [
             "On a new database built by your revisions",
             "modify_type",
@@ -118,34 +118,30 @@ MUTANTS: dict[str, tuple[Mutation, list[str]]] = {
     ),
     "no 0005 revision": (
         lambda root: (root / COUPONS).unlink(),
+        3,
         ["The head is 0004_merge_heads, not 0005_add_coupons", "Can't locate revision"],
     ),
     "repair.sh stops with an error of its own": (
         _repair('echo "not today" >&2\nexit 3\n'),
+        4,
         ["exited with code 3", "not today", "not at the head"],
     ),
     "repair.sh saved with Windows line endings": (
         _crlf,
+        4,
         ["exited with code", "Windows line endings (CRLF)"],
     ),
     "repair.sh calls the course's command instead of alembic": (
         _repair("uv run course alembic 09 -- current\n"),
+        4,
         ["not at the head", "write the plain `alembic ...` commands"],
     ),
     "a syntax error in the merge revision": (
         lambda root: edit(root / MERGE, "def upgrade() -> None:", "def upgrade() -> None"),
+        1,
         ["Alembic cannot read your revisions", "SyntaxError", "0004_merge_heads.py"],
     ),
 }
-
-
-@pytest.mark.parametrize("mutant", MUTANTS, ids=list(MUTANTS))
-def test_check_mutant_fails_naming_the_problem(grade_mutant: GradeMutant, mutant: str) -> None:
-    mutate, expected = MUTANTS[mutant]
-    report = grade_mutant(mutate)
-    text = failure_text(report)
-    for phrase in expected:
-        assert phrase in text, report.as_text()
 
 
 def test_check_missing_repair_script_is_named(grade: Grade, project: ProjectCopy) -> None:
@@ -156,18 +152,12 @@ def test_check_missing_repair_script_is_named(grade: Grade, project: ProjectCopy
     assert "There is no repair.sh in your project" in failure_text(report)
 
 
-def test_check_endless_repair_script_is_stopped_and_the_next_check_passes(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    _repair("alembic current\nwhile true; do sleep 0.2; done\n")(folder)
-    started = time.monotonic()
-    report = grade(folder, timeout=6)
-    assert time.monotonic() - started < 15
-    assert_learner_failure(report)
-    text = failure_text(report)
-    assert "stopped after 6 s" in text and "bash repair.sh" in text, text
-    assert grade(project("solutions")).passed
+ENDLESS = Endless(
+    _repair("alembic current\nwhile true; do sleep 0.2; done\n"),
+    timeout=6,
+    within=15,  # of the lesson's 20 s
+    says=["bash repair.sh"],
+)
 
 
 def test_check_repair_script_waiting_for_input_fails_at_once(
