@@ -202,7 +202,8 @@ def measure_uv_run(plan: Plan, floor: Row) -> Row:
 
 def measure_alembic_command(plan: Plan, scratch: Path) -> list[Row]:
     """`run_alembic(warm=True)` (what `%alembic` runs) in turns with a fresh interpreter's."""
-    from course_db.alembic_runner import run_alembic, warm_up
+    from course_db.alembic_runner import run_alembic
+    from course_db.forkserver import warm_up
 
     project = copy_solution(scratch)
     url = {"now": ""}
@@ -215,22 +216,14 @@ def measure_alembic_command(plan: Plan, scratch: Path) -> list[Row]:
         if not result.ok:
             raise BenchError(f"alembic upgrade head failed:\n{result.output[-2000:]}")
 
-    # A forkserver child re-imports a __main__ that has a file (this script); a notebook kernel's
-    # __main__ has none. Time what the notebook gets.
-    main = sys.modules["__main__"]
-    script = main.__dict__.pop("__file__", None)
-    try:
-        warm_up()
-        fresh()
-        upgrade(warm=True)  # untimed: the forkserver's imports, as `lesson()` does them
-        cold_samples, warm_samples = alternate(
-            plan.cli_check,
-            (lambda: upgrade(warm=False), fresh),
-            (lambda: upgrade(warm=True), fresh),
-        )
-    finally:
-        if script is not None:
-            main.__file__ = script
+    warm_up()
+    fresh()
+    upgrade(warm=True)  # untimed: the forkserver's imports, as `lesson()` does them
+    cold_samples, warm_samples = alternate(
+        plan.cli_check,
+        (lambda: upgrade(warm=False), fresh),
+        (lambda: upgrade(warm=True), fresh),
+    )
     floor = Row("floor: `python -m alembic upgrade head` (fresh db)", cold_samples, is_floor=True)
     warm = Row("`%alembic upgrade head`, forked warm (fresh db)", warm_samples, floor=floor)
     return [warm, floor]

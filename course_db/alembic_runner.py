@@ -1,14 +1,13 @@
 """Run the real `alembic` command line on a project folder, against exactly one lesson database.
 
 A command runs in a fresh `python -m alembic` process, or, with `warm=True` (a notebook's
-`%alembic`, where a learner waits on every cell), in a process forked from multiprocessing's
-forkserver, which imported Alembic, SQLAlchemy and psycopg once: the same CLI entry point
+`%alembic`, where a learner waits on every cell), in a process forked from the forkserver
+(`forkserver.py`), which imported Alembic, SQLAlchemy and psycopg once: the same CLI entry point
 (`alembic.config.main`), about 20 ms to start instead of 400 ms of imports.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import selectors
 import subprocess
@@ -18,14 +17,10 @@ import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
+from course_db import forkserver
 from course_db.processes import kill_group, print_to, python_default_warnings
-
-# What every Alembic command imports: the forkserver imports it once, its children inherit it.
-PRELOAD = ["alembic.config", "alembic.command", "alembic.runtime.migration", "sqlalchemy"]
-PRELOAD += ["psycopg"]
 
 
 @dataclass(frozen=True)
@@ -107,14 +102,14 @@ def _run_forked(
     started = time.perf_counter()
     pipes = [os.pipe() for _ in range(2 if separate_stderr else 1)]
     ends = [Connection(write) for _, write in pipes]  # how multiprocessing hands a child an fd
-    process = _forkserver().Process(
+    process = forkserver.context().Process(
         target=_alembic_main, args=(str(project), args, env, ends[0], ends[-1])
     )
     reads = [read for read, _ in pipes]
     printed: dict[int, bytearray] = {read: bytearray() for read in reads}
     try:
         try:
-            process.start()
+            forkserver.start(process)
         finally:
             for end in ends:
                 end.close()
@@ -135,21 +130,6 @@ def _run_forked(
     duration = time.perf_counter() - started
     errors = texts[1] if separate_stderr else ""
     return RunResult(args, process.exitcode or 0, texts[0], duration, timed_out, errors)
-
-
-def warm_up() -> None:
-    """Start the forkserver now (it imports in the background), so the first `warm` command
-    does not wait for its imports."""
-    from multiprocessing import forkserver
-
-    _forkserver()
-    forkserver.ensure_running()
-
-
-def _forkserver() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    return context
 
 
 def _read_until_closed(printed: dict[int, bytearray], deadline: float) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from course_db import alembic_runner, databases
+from course_db import databases, forkserver
 from course_db.errors import CheckFailed, SetupError
 from course_db.hints import Answer, next_hint, seen_hints
 from course_db.lessons import Lesson, get_lesson, source
@@ -78,7 +78,7 @@ def lesson(number: str) -> None:
     os.chdir(scratch)
     _session = LessonSession(info, server, scratch)
     _worker.start()
-    alembic_runner.warm_up()  # `%alembic` forks from it: its imports happen while you read
+    forkserver.warm_up()  # `%alembic` forks from it: its imports happen while you read
     _load_extensions(demo_url)
     print(f"Lesson {info.number}: {info.title}.")
     print("Demo and exercise databases reset; this notebook now works in a fresh scratch folder.")

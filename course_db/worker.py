@@ -1,22 +1,27 @@
 """The grader's warm worker: a long-lived process that runs checks for a notebook or the tests.
 
-It imports Alembic, SQLAlchemy and psycopg once and never imports learner code; each check forks a
-fresh child from it (`isolation.py`). The notebook kernel cannot fork itself (its event loop breaks
-async `env.py`), and pytest-xdist workers run threads, so both talk to this process over a pipe:
-one JSON request per line in, one JSON report per line out.
+It is forked from the forkserver (`forkserver.py`), so it starts with Alembic, SQLAlchemy and
+psycopg already imported and shares those pages with it, and it never imports learner code; each
+check forks a fresh child from it (`isolation.py`). The notebook kernel cannot fork itself (its
+event loop breaks async `env.py`), and pytest-xdist workers run threads, so both talk to this
+process over a pair of pipes: one JSON request per line in, one JSON report per line out.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import threading
 import traceback
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TextIO
 
+from course_db import forkserver
 from course_db.report import Report
 
 # What a request carries from the caller's environment, so the worker grades the same way.
@@ -27,7 +32,8 @@ class WorkerClient:
     """Starts the worker on first use and restarts it if it died."""
 
     def __init__(self) -> None:
-        self._proc: subprocess.Popen[str] | None = None
+        self._process: BaseProcess | None = None
+        self._pipes: tuple[TextIO, TextIO] | None = None  # (requests, answers)
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -35,18 +41,27 @@ class WorkerClient:
         with self._lock:
             self._ensure()
 
-    def _ensure(self) -> subprocess.Popen[str]:
-        if self._proc is None or self._proc.poll() is not None:
+    def _ensure(self) -> tuple[TextIO, TextIO]:
+        if self._process is None or self._pipes is None or not self._process.is_alive():
+            self.close_locked(wait=0)
             env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "course_db.worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
-                start_new_session=True,  # interrupting the kernel must not kill the worker
+            env["PYTHONDONTWRITEBYTECODE"] = "1"  # nor does what the checks start write any
+            requests_r, requests_w = os.pipe()
+            answers_r, answers_w = os.pipe()
+            ends = (Connection(requests_r), Connection(answers_w))  # handed to the child
+            process = forkserver.context().Process(
+                target=_serve_forked, args=(*ends, env), name="course-check-worker"
             )
-        return self._proc
+            try:
+                forkserver.start(process)
+            finally:
+                for end in ends:
+                    end.close()
+            if self._process is None:  # the first start: end it before multiprocessing's
+                atexit.register(self.close)  # exit handler waits for it (it would wait forever)
+            self._process = process
+            self._pipes = (open(requests_w, "w"), open(answers_r))  # noqa: SIM115
+        return self._pipes
 
     def check(
         self, lesson: str, project: Path | None = None, timeout: float | None = None
@@ -58,12 +73,11 @@ class WorkerClient:
             "env": {key: os.environ.get(key) for key in FORWARDED},
         }
         with self._lock:
-            proc = self._ensure()
-            assert proc.stdin is not None and proc.stdout is not None
+            requests, answers = self._ensure()
             try:
-                proc.stdin.write(json.dumps(request) + "\n")
-                proc.stdin.flush()
-                line = proc.stdout.readline()
+                requests.write(json.dumps(request) + "\n")
+                requests.flush()
+                line = answers.readline()
             except (BrokenPipeError, OSError):
                 line = ""
             except KeyboardInterrupt:  # its answer would reach the next check: start afresh
@@ -84,18 +98,32 @@ class WorkerClient:
 
     def close_locked(self, wait: float = 5.0) -> None:
         """Ask the worker to finish its clean-up, then make sure it is gone."""
-        if self._proc is not None:
+        if self._pipes is not None:
+            requests, answers = self._pipes
             with contextlib.suppress(OSError):
-                if self._proc.stdin is not None:  # always a pipe: the worker reads jobs from it
-                    self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            if self._proc.stdout is not None:  # the kernel lives on: do not leak the pipe
-                self._proc.stdout.close()
-            self._proc = None
+                requests.close()  # the worker's loop ends on end-of-file
+            if self._process is not None:
+                self._process.join(wait)
+                if self._process.is_alive():
+                    self._process.kill()
+                    self._process.join()
+            answers.close()  # the kernel lives on: do not leak the pipe
+            self._pipes = None
+
+
+def _serve_forked(requests: Connection, answers: Connection, env: dict[str, str]) -> None:
+    """In the forked child: serve checks with these pipes as stdin and stdout, with `env`."""
+    os.setsid()  # interrupting the kernel must not kill the worker
+    os.dup2(requests.fileno(), 0)
+    os.dup2(answers.fileno(), 1)
+    requests.close()
+    answers.close()
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    os.environ.clear()
+    os.environ.update(env)
+    sys.dont_write_bytecode = True
+    serve()
 
 
 def serve() -> None:
@@ -123,7 +151,3 @@ def serve() -> None:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
         sys.stdout.flush()
         spares.tidy(report.lesson)  # after answering: off the learner's clock
-
-
-if __name__ == "__main__":
-    serve()

@@ -1,0 +1,61 @@
+"""One forkserver per long-lived process (a notebook kernel): warm children on demand.
+
+multiprocessing's forkserver is a small server process that imports Alembic, SQLAlchemy and
+psycopg once and forks a child per request. A notebook's `%alembic` commands and its check worker
+are such children: they start in milliseconds instead of re-importing for 0.5 s, and the imported
+pages stay shared with the server. It is started from a fresh interpreter, never by forking the
+kernel, whose threads make a plain `fork()` unsafe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+from multiprocessing import forkserver
+from multiprocessing.context import ForkServerContext
+from multiprocessing.process import BaseProcess
+
+# What every Alembic command and every check imports.
+PRELOAD = ["alembic.config", "alembic.command", "alembic.runtime.migration", "sqlalchemy"]
+PRELOAD += ["psycopg"]
+
+
+def context() -> ForkServerContext:
+    """The forkserver start method, with the course's imports preloaded."""
+    chosen = multiprocessing.get_context("forkserver")
+    chosen.set_forkserver_preload(PRELOAD)
+    return chosen
+
+
+_main_lock = threading.Lock()
+
+
+def start(process: BaseProcess) -> None:
+    """`process.start()`, without multiprocessing re-running the caller's `__main__` in the child.
+
+    multiprocessing re-imports the parent's main script (or module) in every child, so that
+    targets defined there resolve. The course's targets live in `course_db`: a script that did not
+    guard its code with `if __name__ == "__main__"` would run again in each child, and pytest's
+    would be re-imported every time. A notebook kernel's `__main__` has no file: the same then
+    holds everywhere.
+    """
+    names = vars(sys.modules["__main__"])
+    with _main_lock:
+        saved: dict[str, object] = {
+            name: names[name] for name in ("__file__", "__spec__") if name in names
+        }
+        names.pop("__file__", None)
+        names["__spec__"] = None  # multiprocessing reads it unguarded
+        try:
+            process.start()
+        finally:
+            names.pop("__spec__")
+            names.update(saved)
+
+
+def warm_up() -> None:
+    """Start the forkserver now (it imports in the background), so the first child does not
+    wait for its imports."""
+    context()
+    forkserver.ensure_running()
