@@ -19,12 +19,15 @@ Mutations of a copy are `helpers.replace(path, old, new, ...)` (each `old` exact
   (the rest is folded, never lost): what a newcomer reads before touching anything.
 
 The tests that every lesson runs (the solution, the starter, the mutants, an endless loop) are
-written once, in `every_lesson.py`: a lesson's module imports them and declares their data.
+written once, in `every_lesson.py`: a lesson's module declares their data, and `LessonModule`
+adds them to it.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import every_lesson
@@ -48,6 +51,28 @@ def module_lesson(request: pytest.FixtureRequest) -> Lesson:
     lesson = getattr(request.module, "LESSON", None)
     assert isinstance(lesson, Lesson), f"{request.module.__name__} must set LESSON = get_lesson(..)"
     return lesson
+
+
+class LessonModule(pytest.Module):
+    """A test module of this folder, with the tests of `every_lesson.BY_DATA` for the data it
+    declares, collected as its own."""
+
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        module = self.obj
+        if re.fullmatch(r"test_lesson\d\d", self.path.stem):
+            missing = [name for name in every_lesson.REQUIRED if not hasattr(module, name)]
+            assert not missing, f"{self.path.name} must declare {missing} (every_lesson.py)"
+        for data, test in every_lesson.BY_DATA.items():
+            if hasattr(module, data):
+                own = getattr(module, test.__name__, test)
+                assert own is test, f"{self.path.name}: {data} or {test.__name__}, not both"
+                setattr(module, test.__name__, test)
+        return super().collect()
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
+    """Every test module here is a lesson's: `LessonModule`."""
+    return LessonModule.from_parent(parent, path=module_path)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -1,19 +1,20 @@
-"""The tests that every lesson's grader must pass, written once.
+"""The tests that every lesson's grader must pass, written once, and run on each lesson's data.
 
-A lesson's test module imports the ones that apply to it and declares their data. pytest collects
-an imported test function in each module that imports it, with `request.module` that module: the
-harness's fixtures (conftest.py) grade its lesson, and these tests read its data.
+A lesson's test module declares data; for each name in `BY_DATA` that it declares, the harness
+(conftest.py's `LessonModule`) adds the matching test below to the module, so pytest collects it
+there as one of the module's own (`test_lesson04.py::test_check_solution_passes`): the harness's
+fixtures grade that module's lesson, and the test reads the module's data (`request.module`).
 
-- `test_check_solution_passes`: `SOLUTION_TASKS`, each row's task in the solution's report.
-- `test_check_untouched_starter_fails_with_task_messages`: `STARTER_FAILS`, each failing row's
-  task, in order; `STARTER_SAYS`, phrases of the failures (an `Absent` one must not be there);
-  and, where the lesson has more to say of single rows, its function `starter_rows(report)`.
-- `test_check_mutant_fails_naming_the_problem`: one test per entry of `MUTANTS` (conftest.py's
-  `pytest_generate_tests`), see there.
-- `test_check_endless_loop_is_stopped_and_the_next_check_passes`: `ENDLESS`, an `Endless`.
+- `SOLUTION_TASKS` -> `test_check_solution_passes`: each row's task in the solution's report.
+- `STARTER_FAILS` -> `test_check_untouched_starter_fails_with_task_messages`: each failing row's
+  task, in order, with `STARTER_SAYS`, phrases of the failures (an `Absent` one must not be
+  there) and, where the lesson has more to say of single rows, its function `starter_rows(report)`.
+- `MUTANTS` -> `test_check_mutant_fails_naming_the_problem`: one test per mutant, see there.
+- `ENDLESS` -> `test_check_endless_loop_is_stopped_and_the_next_check_passes`: an `Endless`.
 
-A check is the expensive unit: each of these tests makes one (the endless one, two), and a lesson
-says what else must hold of the same report through its data and hooks, never by a second check.
+A lesson's `test_lessonNN.py` declares at least the solution's and the starter's data. A check is
+the expensive unit: each test here makes one (the endless one, two), and a lesson says what else
+must hold of the same report through its data and hooks, never by a second check.
 """
 
 from __future__ import annotations
@@ -131,3 +132,14 @@ def test_check_endless_loop_is_stopped_and_the_next_check_passes(
     behind that would fail the learner's next check."""
     stopped_check(grade, project, request.module.ENDLESS)
     assert grade(project("solutions")).passed
+
+
+# the data a lesson module declares -> the test it gets
+BY_DATA = {
+    "SOLUTION_TASKS": test_check_solution_passes,
+    "STARTER_FAILS": test_check_untouched_starter_fails_with_task_messages,
+    "MUTANTS": test_check_mutant_fails_naming_the_problem,
+    "ENDLESS": test_check_endless_loop_is_stopped_and_the_next_check_passes,
+}
+# every test_lessonNN.py declares these: without them a lesson would lose its first tests silently
+REQUIRED = ("SOLUTION_TASKS", "STARTER_FAILS", "STARTER_SAYS")

@@ -7,13 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    Endless,
-    test_check_endless_loop_is_stopped_and_the_next_check_passes,
-    test_check_mutant_fails_naming_the_problem,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
+from every_lesson import Endless
 from helpers import (
     REVISION,
     Grade,
@@ -50,6 +44,7 @@ def before_reading_authors(code: str) -> Mutation:
     return replace(REVISION, "    authors = op.get_bind()", code + "    authors = op.get_bind()")
 
 
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 2, 3, 3]
 STARTER_FAILS = [2, 3, 3]
 STARTER_SAYS: list[str] = []  # row by row: starter_rows

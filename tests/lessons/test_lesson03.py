@@ -8,11 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    test_check_mutant_fails_naming_the_problem,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
 from helpers import (
     Mutation,
     assert_learner_failure,
@@ -43,6 +38,7 @@ GENERATE = [
 ]
 
 
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 1, 1, 2, 3, 4, 4, 5, 5]
 STARTER_FAILS = SOLUTION_TASKS  # every row: the starter asks for the revision
 STARTER_SAYS: list[str] = []  # row by row: starter_rows

@@ -7,11 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    test_check_mutant_fails_naming_the_problem,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
 from helpers import (
     Grade,
     Mutation,
@@ -34,6 +29,7 @@ FULL_NAME = Path("migrations/versions/0002_full_name.py")
 SPLIT = Path("migrations/versions/0003_split_addresses.py")
 
 
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 1, 2, 2, 2, 3, 3, 4]
 STARTER_FAILS = [1, 1, 2, 3, 4]
 STARTER_SAYS = [

@@ -10,12 +10,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    Endless,
-    stopped_check,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
+from every_lesson import Endless, stopped_check
 from helpers import (
     Grade,
     ProjectCopy,
@@ -34,6 +29,7 @@ LESSON = get_lesson("05")
 
 VERSIONS = Path("migrations/versions")
 # one result per revision, the app's (task 1 when it passes) and squawk's, in the README's order
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 1, 2, 3, 4, 4, 5, 6]
 STARTER_FAILS = SOLUTION_TASKS  # the starter fails at every step
 STARTER_SAYS: list[str] = []  # row by row: starter_rows

@@ -3,7 +3,6 @@ each failing with a message that names the problem and the fix."""
 
 from __future__ import annotations
 
-from every_lesson import test_check_mutant_fails_naming_the_problem  # noqa: F401 (collected here)
 from helpers import Mutation, combine, replace
 from test_lesson05 import LESSON, VERSIONS  # noqa: F401 (LESSON: the harness's lesson)
 
@@ -39,7 +38,8 @@ CONTRACT = """    op.execute("DROP TRIGGER users_sync_email ON users")
     op.execute("DROP FUNCTION users_sync_email()")
     op.drop_column("users", "email")"""
 
-# mutation, the result that must fail (its name's start), phrases its failure must contain
+# every_lesson.py's mutant test runs on these: mutation, the result that must fail (its name's
+# start), phrases its failure must contain
 MUTANTS: dict[str, tuple[Mutation, str, list[str]]] = {
     "no_lock_timeout": (
         replace(

@@ -10,13 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    Endless,
-    test_check_endless_loop_is_stopped_and_the_next_check_passes,
-    test_check_mutant_fails_naming_the_problem,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
+from every_lesson import Endless
 from helpers import (
     Grade,
     GradeMutant,
@@ -69,6 +63,7 @@ def no_run_database_left(request: pytest.FixtureRequest) -> Iterator[None]:
     assert not leftover_run_databases(server)
 
 
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 1, 2, 3]
 STARTER_FAILS = [1, 1, 2, 3]
 STARTER_SAYS = [

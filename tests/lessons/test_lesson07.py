@@ -9,13 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    Endless,
-    stopped_check,
-    test_check_mutant_fails_naming_the_problem,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
+from every_lesson import Endless, stopped_check
 from helpers import (
     Absent,
     Grade,
@@ -57,6 +51,7 @@ exec "$@"
 """
 
 
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 1, 1, 1, 2, 2, 2, 3]
 STARTER_FAILS = [1, 1, 1, 1, 2, 2, 3]  # the starter's workflow is valid YAML, GitHub's schema says
 STARTER_SAYS = [

@@ -8,13 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    Endless,
-    test_check_endless_loop_is_stopped_and_the_next_check_passes,
-    test_check_mutant_fails_naming_the_problem,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
+from every_lesson import Endless
 from helpers import (
     Grade,
     Mutation,
@@ -35,6 +29,7 @@ SOLVED_REPAIR = "alembic upgrade 0004_merge_heads\n"
 SOLVED_STAMP = "alembic stamp 0005_add_coupons\n"
 
 
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 2, 3, 4, 4, 4, 4, 4]
 # every row fails: a task not started is not passed (repair.sh still only has its TODO)
 STARTER_FAILS = SOLUTION_TASKS

@@ -8,13 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from every_lesson import (  # noqa: F401 (pytest collects these here, on this module's data)
-    Endless,
-    test_check_endless_loop_is_stopped_and_the_next_check_passes,
-    test_check_mutant_fails_naming_the_problem,
-    test_check_solution_passes,
-    test_check_untouched_starter_fails_with_task_messages,
-)
+from every_lesson import Endless
 from helpers import (
     Grade,
     Mutation,
@@ -43,6 +37,7 @@ EXPAND, BACKFILL, CONTRACT = (
 TESTS = Path("tests/test_chain.py")
 
 
+# The data of the tests that every lesson runs (every_lesson.py; the harness adds them here):
 SOLUTION_TASKS = [1, 1, 2, 3, 4, 5, 5, 6]
 # every row fails: a task not started (the tests of task 5) is not passed
 STARTER_FAILS = SOLUTION_TASKS
