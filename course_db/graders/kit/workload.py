@@ -50,8 +50,9 @@ def error_text(exc: BaseException) -> str:
     return primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class Release(Protocol):
-    """A release of a lesson's app: its name, and its queries as the exercise's README has them."""
+class AppVersion(Protocol):
+    """One version of a lesson's app (05: a Version, 10: a Release): its name, and its queries
+    as the exercise's README has them."""
 
     @property
     def name(self) -> str: ...
@@ -65,7 +66,7 @@ class Ledger(Protocol):
     """What a release wrote, kept by the lesson so that it can check the writes afterwards."""
 
     @property
-    def version(self) -> Release: ...
+    def version(self) -> AppVersion: ...
 
 
 L = TypeVar("L", bound=Ledger)

@@ -61,7 +61,7 @@ def fixture_email(user_id: int) -> str:
 
 
 @dataclass
-class Ledger:
+class VersionLedger:
     """What one version wrote: {user id: email}, and the next values it will use."""
 
     version: Version
@@ -81,7 +81,7 @@ class Ledger:
         return self.written.get(user_id, fixture_email(user_id))
 
 
-class VersionThread(AppThread[Ledger]):
+class VersionThread(AppThread[VersionLedger]):
     """One version of the app, with its ledger: the kit's loop, with this lesson's queries."""
 
     def read(self, sql: str) -> str:
@@ -118,7 +118,7 @@ class EmailRenameVersions:
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
-        self.ledgers = {name: Ledger(version) for name, version in VERSIONS.items()}
+        self.ledgers = {name: VersionLedger(version) for name, version in VERSIONS.items()}
         self.pids: set[int] = set()
 
     @contextlib.contextmanager

@@ -87,7 +87,7 @@ RELEASES = {release.name: release for release in (V1, V2, V3)}
 
 
 @dataclass
-class Ledger:
+class ReleaseLedger:
     """What one release wrote: {customer id: (name, phone)}, and the values it will use next."""
 
     version: Release
@@ -111,7 +111,7 @@ class Ledger:
         return self.written.get(customer_id) or self.expected[customer_id]
 
 
-class ReleaseThread(AppThread[Ledger]):
+class ReleaseThread(AppThread[ReleaseLedger]):
     """One release, with its ledger: the kit's loop, with this lesson's reads and writes."""
 
     def read(self, sql: str) -> str:
@@ -162,7 +162,7 @@ class CustomerAppReleases:
 
     def __init__(self, dsn: str, fixture: dict[int, tuple[str, str | None]]) -> None:
         self.dsn = dsn
-        self.ledgers = {name: Ledger(release, fixture) for name, release in RELEASES.items()}
+        self.ledgers = {name: ReleaseLedger(release, fixture) for name, release in RELEASES.items()}
 
     @contextlib.contextmanager
     def running(self, release: str) -> Iterator[list[Op]]:

@@ -38,7 +38,7 @@ from course_db.processes import pid_alive
 from course_db.server import Server
 
 
-class Databases:
+class DatabasePool:
     """Hands out fresh databases, one cloned ahead in a background thread."""
 
     def __init__(self, server: Server, template: str, stem: str) -> None:
@@ -96,18 +96,18 @@ class Databases:
                 databases.drop_database(self.server, box["name"])
 
 
-def _settings() -> Databases | None:
+def _settings() -> DatabasePool | None:
     raw = os.environ.get("COURSE_TEST_SERVER")
     if not raw:
         return None
-    return Databases(
+    return DatabasePool(
         Server(**json.loads(raw)),
         os.environ["COURSE_TEST_TEMPLATE"],
         os.environ["COURSE_TEST_DB_STEM"],
     )
 
 
-_pool: Databases | None = None
+_pool: DatabasePool | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
