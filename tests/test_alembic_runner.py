@@ -164,3 +164,22 @@ def test_forked_alembic_prints_what_python_m_alembic_prints(
         if args == ["upgrade", "head"]:
             assert "on stdouton stderr\nTraceback" in forked.output
             assert "RuntimeError: boom é" in forked.output
+
+
+def test_forked_alembic_that_kills_its_parent_leaves_the_next_command_working(
+    project_copy: ProjectCopy, database_url: str
+) -> None:
+    """Learner code may kill its parent: forked, that is the forkserver, never the kernel."""
+    project = project_copy("solutions")
+    with (project / REVISION).open("a", encoding="utf-8") as revision:
+        revision.write(
+            '\nimport os\nif os.environ.get("KILL_PARENT"):\n    os.kill(os.getppid(), 9)\n'
+        )
+
+    killer = run_alembic(
+        project, ["heads"], database_url, extra_env={"KILL_PARENT": "1"}, warm=True
+    )
+    after = run_alembic(project, ["heads"], database_url, warm=True)
+
+    assert not killer.timed_out and "0001_author_slugs (head)" in killer.output
+    assert after.ok and "0001_author_slugs (head)" in after.output, after.output
