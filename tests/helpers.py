@@ -62,6 +62,39 @@ def replace(path: Path | str, *pairs: str) -> Mutation:
     return mutate
 
 
+def append(path: Path | str, text: str) -> Mutation:
+    """`text` added at the end of the project's `path` (a syntax error, a second definition)."""
+
+    def mutate(project: Path) -> None:
+        target = project / path
+        target.write_text(target.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+    return mutate
+
+
+def write(path: Path | str, text: str) -> Mutation:
+    """The project's `path` written anew with `text` (the seed's file, tests that test nothing)."""
+
+    def mutate(project: Path) -> None:
+        (project / path).write_text(text, encoding="utf-8")
+
+    return mutate
+
+
+def delete(path: Path | str) -> Mutation:
+    """The project's `path` deleted (a file the learner forgot, or removed)."""
+
+    def mutate(project: Path) -> None:
+        (project / path).unlink()
+
+    return mutate
+
+
+def loop_after(path: Path | str, line: str) -> Mutation:
+    """An endless `while True: pass` right after `line` (a `def ...:` line) of `path`."""
+    return replace(path, line, line + "    while True:\n        pass\n")
+
+
 def combine(*mutations: Mutation) -> Mutation:
     """One mutation that applies `mutations` in order."""
 
@@ -106,14 +139,16 @@ def result_named(report: Report, starts: str) -> Result:
 
 
 def assert_learner_failure(report: Report) -> None:
-    """A failed check the learner can act on: exit 1, no setup error, no traceback, no temp path."""
+    """A failed check the learner can act on: exit 1, no setup error, no traceback, and no path of
+    the check's copy in any message, folded or not (`failure_text`)."""
     assert report.status == "failed", report.as_text()
     assert report.exit_code == 1
     assert not report.error and not report.tip
     assert report.failures()
     text = report.as_text()
     assert "Traceback (most recent call last)" not in text
-    assert "/tmp/" not in text and "course-check-" not in text
+    for shown in (text, failure_text(report)):
+        assert "/tmp/" not in shown and "course-check-" not in shown, report.as_text()
 
 
 def copies(tmp_path: Path, lesson: Lesson) -> ProjectCopy:

@@ -7,7 +7,8 @@ lesson file declares its own:
 - `grade(folder, timeout=None)`: the lesson's check of `folder`, exactly as `course check --project`
   runs it (isolated child, fresh database, nothing written to `folder`);
 - `grade_mutant(mutate)`: the check of a solution copy that `mutate` edited, asserted to be a
-  failure the learner can act on (`helpers.assert_learner_failure`).
+  failure the learner can act on (`helpers.assert_learner_failure`) that left the copy as it was
+  (`helpers.grade_untouched`).
 
 Mutations of a copy are `helpers.replace(path, old, new, ...)` (each `old` exactly once).
 
@@ -39,6 +40,7 @@ from helpers import (
     ProjectCopy,
     assert_learner_failure,
     copies,
+    grade_untouched,
     tree_hash,
 )
 
@@ -76,10 +78,13 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One `every_lesson.test_check_mutant_fails_naming_the_problem` per entry of the module's
-    `MUTANTS`, its name the test's id."""
-    if metafunc.function is every_lesson.test_check_mutant_fails_naming_the_problem:
-        metafunc.parametrize("mutant", sorted(metafunc.module.MUTANTS))
+    """One test of `every_lesson` per entry of the module's data that its parameter names
+    (`every_lesson.PARAMETERS`: a mutant of `MUTANTS`, ...), the entry's name its id."""
+    if metafunc.function not in every_lesson.BY_DATA.values():
+        return
+    for parameter, data in every_lesson.PARAMETERS.items():
+        if parameter in metafunc.fixturenames:
+            metafunc.parametrize(parameter, sorted(getattr(metafunc.module, data)))
 
 
 @pytest.fixture
@@ -126,12 +131,13 @@ def grade(request: pytest.FixtureRequest, warm: None, starters: dict[Path, str])
 
 @pytest.fixture
 def grade_mutant(grade: Grade, project: ProjectCopy) -> GradeMutant:
-    """`grade_mutant(mutate)`: the check of a solution copy that `mutate` edited: a failure."""
+    """`grade_mutant(mutate)`: the check of a solution copy that `mutate` edited: a failure, and
+    the copy untouched."""
 
     def run(mutate: Mutation) -> Report:
         folder = project("solutions")
         mutate(folder)
-        report = grade(folder)
+        report = grade_untouched(folder, grade)
         assert_learner_failure(report)
         return report
 

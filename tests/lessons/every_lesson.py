@@ -10,6 +10,8 @@ fixtures grade that module's lesson, and the test reads the module's data (`requ
   task, in order, with `STARTER_SAYS`, phrases of the failures (an `Absent` one must not be
   there) and, where the lesson has more to say of single rows, its function `starter_rows(report)`.
 - `MUTANTS` -> `test_check_mutant_fails_naming_the_problem`: one test per mutant, see there.
+- `EQUIVALENT` -> `test_check_equivalent_solution_passes`: one test per other way of solving the
+  lesson, a mutation of the solution (name -> mutate) that must pass.
 - `ENDLESS` -> `test_check_endless_loop_is_stopped_and_the_next_check_passes`: an `Endless`.
 
 A lesson's `test_lessonNN.py` declares at least the solution's and the starter's data. A check is
@@ -35,6 +37,12 @@ from helpers import (
 )
 
 from course_db.report import Report
+
+# Each check of lessons 06 and 10 runs the learner's tests in several pytest processes at once (the
+# mutation harness), each within a 30 s limit: two such checks at once on a 2-core machine can
+# exceed it, so their files' tests share one xdist worker (as under `--dist loadfile`):
+# `pytestmark = MUTATION_HARNESS`.
+MUTATION_HARNESS = pytest.mark.xdist_group("mutation_harness")
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,17 @@ def test_check_mutant_fails_naming_the_problem(
     assert_says(report, says)
 
 
+def test_check_equivalent_solution_passes(
+    grade: Grade, project: ProjectCopy, request: pytest.FixtureRequest, variant: str
+) -> None:
+    """Another way to do what the README asks passes too: the grader checks what the project
+    does, not that it is written as the solution is."""
+    folder = project("solutions")
+    request.module.EQUIVALENT[variant](folder)
+    report = grade_untouched(folder, grade)
+    assert report.passed, report.as_text()
+
+
 def stopped_check(grade: Grade, project: ProjectCopy, endless: Endless) -> Report:
     """The check of the solution with `endless.mutate`: stopped at its own limit, it is a failure
     the learner can act on, the rows after the stopped one say they were not checked, and the
@@ -139,7 +158,10 @@ BY_DATA = {
     "SOLUTION_TASKS": test_check_solution_passes,
     "STARTER_FAILS": test_check_untouched_starter_fails_with_task_messages,
     "MUTANTS": test_check_mutant_fails_naming_the_problem,
+    "EQUIVALENT": test_check_equivalent_solution_passes,
     "ENDLESS": test_check_endless_loop_is_stopped_and_the_next_check_passes,
 }
+# a parameter of those tests -> the data whose names it takes, one test each (conftest.py)
+PARAMETERS = {"mutant": "MUTANTS", "variant": "EQUIVALENT"}
 # every test_lessonNN.py declares these: without them a lesson would lose its first tests silently
 REQUIRED = ("SOLUTION_TASKS", "STARTER_FAILS", "STARTER_SAYS")

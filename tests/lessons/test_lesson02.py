@@ -7,15 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import (
-    Grade,
-    Mutation,
-    ProjectCopy,
-    assert_learner_failure,
-    failure_text,
-    replace,
-    tree_hash,
-)
+from helpers import GradeMutant, Mutation, append, replace
 
 from course_db.graders.lesson02 import DECOY_DB, MIGRATED, plant_decoy
 from course_db.lessons import get_lesson
@@ -129,6 +121,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 }
 
 
+# other ways to do what the README asks: each must pass
 EQUIVALENT: dict[str, Mutation] = {
     # The seed's way: the ini's section as a dict, its URL replaced before the engine is built.
     "seed_style_async_engine_from_config": replace(
@@ -152,25 +145,9 @@ EQUIVALENT: dict[str, Mutation] = {
 }
 
 
-@pytest.mark.parametrize("variant", sorted(EQUIVALENT))
-def test_check_equivalent_solution_passes(grade: Grade, project: ProjectCopy, variant: str) -> None:
-    folder = project("solutions")
-    EQUIVALENT[variant](folder)
-    report = grade(folder)
-    assert report.passed, report.as_text()
-
-
-def append(code: str) -> Mutation:
-    def mutate(folder: Path) -> None:
-        path = folder / ENV
-        path.write_text(path.read_text(encoding="utf-8") + code, encoding="utf-8")
-
-    return mutate
-
-
 BAD_INPUT: dict[str, tuple[Mutation, list[str]]] = {
     "syntax_error": (
-        append("\n\ndef broken(:\n    pass\n"),
+        append(ENV, "\n\ndef broken(:\n    pass\n"),
         ["env.py does not load", "SyntaxError", 'File "migrations/env.py", line'],
     ),
     "wrong_models_import": (
@@ -184,21 +161,13 @@ NOT_CHECKED = f"Not checked: task 1 must pass first ({MIGRATED})."
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_check_bad_input_is_one_clear_failure(
-    grade: Grade, project: ProjectCopy, case: str
-) -> None:
+def test_check_bad_input_is_one_clear_failure(grade_mutant: GradeMutant, case: str) -> None:
     mutate, phrases = BAD_INPUT[case]
-    folder = project("solutions")
-    mutate(folder)
-    before = tree_hash(folder)
-    report = grade(folder)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     first, *others = report.results
     assert [result.message for result in others] == [NOT_CHECKED] * 4, report.as_text()
     for phrase in phrases:
         assert phrase in first.message, report.as_text()
-    assert "/tmp/" not in failure_text(report)
-    assert tree_hash(folder) == before
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import (
-    Grade,
-    Mutation,
-    ProjectCopy,
-    assert_learner_failure,
-    edit,
-    failure_text,
-    grade_untouched,
-    replace,
-)
+from helpers import Grade, GradeMutant, Mutation, ProjectCopy, append, edit, replace
 
 from course_db import databases
 from course_db.alembic_runner import run_alembic
@@ -234,10 +225,7 @@ def test_check_refusal_that_counts_on_its_second_line_passes(
 # mutation, the task, phrases the failure must contain
 BAD_INPUT: dict[str, tuple[Mutation, int, list[str]]] = {
     "syntax_error_in_0003": (
-        lambda folder: (folder / SPLIT).write_text(
-            (folder / SPLIT).read_text(encoding="utf-8") + "\n\ndef broken(:\n    pass\n",
-            encoding="utf-8",
-        ),
+        append(SPLIT, "\n\ndef broken(:\n    pass\n"),
         1,
         [
             "No revision runs until 0003_split_addresses loads (task 2)",
@@ -257,18 +245,14 @@ BAD_INPUT: dict[str, tuple[Mutation, int, list[str]]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_check_bad_input_is_a_clear_failure(grade: Grade, project: ProjectCopy, case: str) -> None:
+def test_check_bad_input_is_a_clear_failure(grade_mutant: GradeMutant, case: str) -> None:
     mutate, task, phrases = BAD_INPUT[case]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade_untouched(folder, grade)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     first, *others = report.failures()
     assert first.task == task, report.as_text()
     assert all(other.message.startswith("Not checked: task 1 must") for other in others)
     for phrase in phrases:
         assert phrase in first.message, report.as_text()
-    assert "/tmp/" not in failure_text(report)
 
 
 @pytest.mark.server_agnostic

@@ -13,9 +13,11 @@ from pathlib import Path
 from every_lesson import Endless, stopped_check
 from helpers import (
     Grade,
+    GradeMutant,
     ProjectCopy,
-    assert_learner_failure,
-    edit,
+    append,
+    combine,
+    delete,
     failure_text,
     replace,
     result_named,
@@ -54,14 +56,13 @@ def starter_rows(report: Report) -> None:
     assert "require-concurrent-index-creation" in lint
 
 
-def test_check_missing_revision_names_the_expected_chain(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    (folder / VERSIONS / "0005_validate.py").unlink()
-    edit(folder / VERSIONS / "0006_contract.py", '"0005_validate"', '"0004_not_valid"')
-    report = grade(folder)
-    assert_learner_failure(report)
+def test_check_missing_revision_names_the_expected_chain(grade_mutant: GradeMutant) -> None:
+    report = grade_mutant(
+        combine(
+            delete(VERSIONS / "0005_validate.py"),
+            replace(VERSIONS / "0006_contract.py", '"0005_validate"', '"0004_not_valid"'),
+        )
+    )
     assert [r.task for r in report.results] == SOLUTION_TASKS
     assert all(r.message.startswith("Not run: the chain") for r in report.results[1:])
     text = failure_text(report)
@@ -89,15 +90,10 @@ def test_check_revision_that_hangs_is_stopped_after_the_timeout(
     stopped_check(grade, project, HANGS)
 
 
-def test_check_syntax_error_points_at_the_file(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    path = folder / VERSIONS / "0004_not_valid.py"
-    path.write_text(path.read_text(encoding="utf-8") + "\ndef broken(:\n    pass\n")
-    report = grade(folder)
-    assert_learner_failure(report)
+def test_check_syntax_error_points_at_the_file(grade_mutant: GradeMutant) -> None:
+    report = grade_mutant(append(VERSIONS / "0004_not_valid.py", "\ndef broken(:\n    pass\n"))
     text = failure_text(report)
     assert "SyntaxError" in text and "0004_not_valid.py" in text, report.as_text()
-    assert "/tmp/" not in text and "course-check-" not in text
 
 
 def test_learner_squawk_config_is_the_course_config() -> None:
@@ -108,16 +104,16 @@ def test_learner_squawk_config_is_the_course_config() -> None:
         assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
 
 
-def test_readme_index_recipe_and_squawk_agree(grade: Grade, project: ProjectCopy) -> None:
+def test_readme_index_recipe_and_squawk_agree(grade_mutant: GradeMutant) -> None:
     """README task 3, to the letter, must pass task 6: the README names `if_not_exists=True`
     (squawk's prefer-robust-stmts), and the grader says how to write it when it is missing."""
     readme = (LESSON.starter_dir / "README.md").read_text(encoding="utf-8")
     task3 = readme.split("## 3.", 1)[1].split("\n## ", 1)[0]
     assert "DROP INDEX CONCURRENTLY IF EXISTS" in task3
     assert "postgresql_concurrently=True" in task3 and "if_not_exists=True" in task3
-    folder = project("solutions")
-    edit(folder / VERSIONS / "0003_index.py", "            if_not_exists=True,\n", "")
-    report = grade(folder)
+    report = grade_mutant(
+        replace(VERSIONS / "0003_index.py", "            if_not_exists=True,\n", "")
+    )
     assert [r.name for r in report.failures()] == [result_named(report, "squawk").name]
     lint = result_named(report, "squawk").message
     assert "prefer-robust-stmts" in lint

@@ -10,16 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from every_lesson import Endless
-from helpers import (
-    Grade,
-    GradeMutant,
-    Mutation,
-    ProjectCopy,
-    assert_learner_failure,
-    failure_text,
-    replace,
-)
+from every_lesson import MUTATION_HARNESS, Endless
+from helpers import GradeMutant, Mutation, ProjectCopy, delete, failure_text, replace, write
 
 from course_db import databases
 from course_db.graders.lesson06 import RUN_TIMEOUT, results
@@ -36,10 +28,7 @@ from course_db.lessons import get_lesson
 from course_db.server import Server
 
 LESSON = get_lesson("06")
-# Each check runs the learner's tests in several pytest processes at once (the mutation harness),
-# each within a 30 s limit: two such checks at once on a 2-core machine can exceed it, so this
-# file's tests share one xdist worker (as under `--dist loadfile`).
-pytestmark = pytest.mark.xdist_group("mutation_harness")
+pytestmark = MUTATION_HARNESS  # one xdist worker for the checks that run many pytest processes
 TESTS = Path("tests/test_migrations.py")
 
 
@@ -217,13 +206,8 @@ def test_mutant_verdict_names_the_problem(
         assert phrase in text, text
 
 
-def test_tests_that_check_nothing_miss_every_broken_history(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    (folder / TESTS).write_text("def test_nothing():\n    pass\n", encoding="utf-8")
-    report = grade(folder)
-    assert_learner_failure(report)
+def test_tests_that_check_nothing_miss_every_broken_history(grade_mutant: GradeMutant) -> None:
+    report = grade_mutant(write(TESTS, "def test_nothing():\n    pass\n"))
     assert [r.task for r in report.failures()] == [1, 2, 3]
     text = failure_text(report)
     for name in BROKEN:
@@ -232,7 +216,7 @@ def test_tests_that_check_nothing_miss_every_broken_history(
 
 BAD_INPUT: dict[str, tuple[Mutation, str]] = {  # tests that cannot run: MUTANTS, above
     "missing_tests_file": (
-        lambda folder: (folder / TESTS).unlink(),
+        delete(TESTS),
         "There is no tests/test_*.py file",
     ),
 }

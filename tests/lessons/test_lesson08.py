@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 from every_lesson import Endless
-from helpers import (
-    Grade,
-    Mutation,
-    ProjectCopy,
-    assert_learner_failure,
-    grade_untouched,
-    replace,
-)
+from helpers import GradeMutant, Mutation, append, delete, loop_after, replace
 
 from course_db.lessons import get_lesson
 
@@ -133,15 +126,6 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 }
 
 
-def append(path: Path, text: str) -> Mutation:
-    def mutate(project: Path) -> None:
-        (project / path).write_text(
-            (project / path).read_text(encoding="utf-8") + text, encoding="utf-8"
-        )
-
-    return mutate
-
-
 # mutation, phrases the first failure must contain
 BAD_INPUT: dict[str, tuple[Mutation, list[str]]] = {
     "syntax_error_in_env": (
@@ -157,30 +141,23 @@ BAD_INPUT: dict[str, tuple[Mutation, list[str]]] = {
         ["RuntimeError: boom", "(at migrations/versions/0001_users_and_page_views.py, line "],
     ),
     "env_py_deleted": (
-        lambda folder: (folder / ENV).unlink(),
+        delete(ENV),
         ["env.py"],
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_check_bad_input_is_a_clear_failure(grade: Grade, project: ProjectCopy, case: str) -> None:
+def test_check_bad_input_is_a_clear_failure(grade_mutant: GradeMutant, case: str) -> None:
     mutate, phrases = BAD_INPUT[case]
-    folder = project("solutions")
-    mutate(folder)
-    report = grade_untouched(folder, grade)
-    assert_learner_failure(report)
+    report = grade_mutant(mutate)
     assert report.failures()[0].task == 1, report.as_text()
     for phrase in phrases:
         assert phrase in report.failures()[0].message, report.as_text()
 
 
 ENDLESS = Endless(
-    replace(
-        ENV,
-        "def chosen_database() -> str:\n",
-        "def chosen_database() -> str:\n    while True:\n        pass\n",
-    ),
+    loop_after(ENV, "def chosen_database() -> str:\n"),
     timeout=3,
     within=15,  # of the lesson's 20 s
     says=[],

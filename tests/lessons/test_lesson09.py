@@ -9,14 +9,7 @@ import time
 from pathlib import Path
 
 from every_lesson import Endless
-from helpers import (
-    Grade,
-    Mutation,
-    ProjectCopy,
-    assert_learner_failure,
-    edit,
-    failure_text,
-)
+from helpers import GradeMutant, Mutation, combine, delete, failure_text, replace
 
 from course_db.lessons import get_lesson
 
@@ -44,20 +37,18 @@ STARTER_SAYS = [
 
 
 def _repair(body: str) -> Mutation:
-    def mutate(root: Path) -> None:
-        edit(root / REPAIR, SOLVED_STAMP, "")
-        edit(root / REPAIR, SOLVED_REPAIR, body)
-
-    return mutate
+    """repair.sh runs `body` instead of the solution's two commands."""
+    return replace(REPAIR, SOLVED_STAMP, "", SOLVED_REPAIR, body)
 
 
-def _drop_and_create(root: Path) -> None:
-    edit(
-        root / COUPONS,
+_drop_and_create = combine(
+    replace(
+        COUPONS,
         "    op.create_table(\n",
         '    op.execute("DROP TABLE IF EXISTS coupons")\n    op.create_table(\n',
-    )
-    _repair("alembic upgrade head\n")(root)
+    ),
+    _repair("alembic upgrade head\n"),
+)
 
 
 def _crlf(root: Path) -> None:
@@ -83,8 +74,8 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ["coupons had 40 rows and now has 0", "stamp"],
     ),
     "the merge has one parent only": (
-        lambda root: edit(
-            root / MERGE,
+        replace(
+            MERGE,
             'down_revision = ("0003_order_status", "0002_user_phone")',
             'down_revision = "0003_order_status"',
         ),
@@ -92,8 +83,8 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ["0004_merge_heads revises 0003_order_status; a merge revises both heads", "2 heads"],
     ),
     "env.py forgets the coupons model": (
-        lambda root: edit(
-            root / ENV,
+        replace(
+            ENV,
             "from app.models import coupons, orders, users",
             "from app.models import orders, users",
         ),
@@ -101,9 +92,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ["target_metadata has no coupons table", "Autogenerate would DROP coupons"],
     ),
     "0005 creates coupons in another shape": (
-        lambda root: edit(
-            root / COUPONS, 'sa.Column("code", sa.String(40)', 'sa.Column("code", sa.String(20)'
-        ),
+        replace(COUPONS, 'sa.Column("code", sa.String(40)', 'sa.Column("code", sa.String(20)'),
         3,
         [
             "On a new database built by your revisions",
@@ -112,7 +101,7 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ],
     ),
     "no 0005 revision": (
-        lambda root: (root / COUPONS).unlink(),
+        delete(COUPONS),
         3,
         ["The head is 0004_merge_heads, not 0005_add_coupons", "Can't locate revision"],
     ),
@@ -132,18 +121,15 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
         ["not at the head", "write the plain `alembic ...` commands"],
     ),
     "a syntax error in the merge revision": (
-        lambda root: edit(root / MERGE, "def upgrade() -> None:", "def upgrade() -> None"),
+        replace(MERGE, "def upgrade() -> None:", "def upgrade() -> None"),
         1,
         ["Alembic cannot read your revisions", "SyntaxError", "0004_merge_heads.py"],
     ),
 }
 
 
-def test_check_missing_repair_script_is_named(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    (folder / REPAIR).unlink()
-    report = grade(folder)
-    assert_learner_failure(report)
+def test_check_missing_repair_script_is_named(grade_mutant: GradeMutant) -> None:
+    report = grade_mutant(delete(REPAIR))
     assert "There is no repair.sh in your project" in failure_text(report)
 
 
@@ -155,13 +141,8 @@ ENDLESS = Endless(
 )
 
 
-def test_check_repair_script_waiting_for_input_fails_at_once(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    _repair('read -r -p "Really? " answer\n' + SOLVED_REPAIR + SOLVED_STAMP)(folder)
+def test_check_repair_script_waiting_for_input_fails_at_once(grade_mutant: GradeMutant) -> None:
     started = time.monotonic()
-    report = grade(folder)
+    report = grade_mutant(_repair('read -r -p "Really? " answer\n' + SOLVED_REPAIR + SOLVED_STAMP))
     assert time.monotonic() - started < 10  # its standard input is empty: `read` fails at once
-    assert_learner_failure(report)
     assert "exited with code 1" in failure_text(report)

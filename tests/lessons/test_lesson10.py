@@ -7,16 +7,15 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
-from every_lesson import Endless
+from every_lesson import MUTATION_HARNESS, Endless
 from helpers import (
-    Grade,
+    GradeMutant,
     Mutation,
-    ProjectCopy,
-    assert_learner_failure,
+    append,
     combine,
-    edit,
+    delete,
     failure_text,
+    loop_after,
     replace,
 )
 
@@ -26,10 +25,7 @@ from course_db.paths import ROOT
 from course_db.report import Report
 
 LESSON = get_lesson("10")
-# Each check runs the learner's tests in several pytest processes at once (the mutation harness),
-# each within a 30 s limit: two such checks at once on a 2-core machine can exceed it, so this
-# file's tests share one xdist worker (as under `--dist loadfile`).
-pytestmark = pytest.mark.xdist_group("mutation_harness")
+pytestmark = MUTATION_HARNESS  # one xdist worker for the checks that run many pytest processes
 VERSIONS = Path("migrations/versions")
 EXPAND, BACKFILL, CONTRACT = (
     VERSIONS / f"{name}.py" for name in ("0001_expand", "0002_backfill", "0003_contract")
@@ -165,48 +161,34 @@ MUTANTS: dict[str, tuple[Mutation, int, list[str]]] = {
 }
 
 
-def test_check_missing_revision_names_the_expected_chain(
-    grade: Grade, project: ProjectCopy
-) -> None:
-    folder = project("solutions")
-    (folder / CONTRACT).unlink()
-    report = grade(folder)
-    assert_learner_failure(report)
+def test_check_missing_revision_names_the_expected_chain(grade_mutant: GradeMutant) -> None:
+    report = grade_mutant(delete(CONTRACT))
     assert [r.task for r in report.results] == SOLUTION_TASKS
     assert all(r.message.startswith("Not run: the chain") for r in report.results[1:])
     assert "Expected exactly: 0001_expand, 0002_backfill, 0003_contract" in failure_text(report)
 
 
-def test_check_syntax_error_points_at_the_file(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    path = folder / BACKFILL
-    path.write_text(path.read_text(encoding="utf-8") + "\ndef broken(:\n    pass\n")
-    report = grade(folder)
-    assert_learner_failure(report)
+def test_check_syntax_error_points_at_the_file(grade_mutant: GradeMutant) -> None:
+    report = grade_mutant(append(BACKFILL, "\ndef broken(:\n    pass\n"))
     text = failure_text(report)
     assert "SyntaxError" in text and "0002_backfill.py" in text, report.as_text()
 
 
-def test_check_test_that_raises_is_a_test_failure(grade: Grade, project: ProjectCopy) -> None:
-    folder = project("solutions")
-    edit(
-        folder / TESTS,
-        "def migrate(verb: str, target: str) -> None:\n",
-        "def migrate(verb: str, target: str) -> None:\n    raise RuntimeError('boom')\n",
+def test_check_test_that_raises_is_a_test_failure(grade_mutant: GradeMutant) -> None:
+    report = grade_mutant(
+        replace(
+            TESTS,
+            "def migrate(verb: str, target: str) -> None:\n",
+            "def migrate(verb: str, target: str) -> None:\n    raise RuntimeError('boom')\n",
+        )
     )
-    report = grade(folder)
-    assert_learner_failure(report)
     assert [r.task for r in report.failures()] == [5, 5], report.as_text()
     assert "RuntimeError: boom" in failure_text(report)
     assert "Not checked: your tests must pass on your own chain first" in failure_text(report)
 
 
 ENDLESS = Endless(
-    replace(
-        BACKFILL,
-        "def upgrade() -> None:\n",
-        "def upgrade() -> None:\n    while True:\n        pass\n",
-    ),
+    loop_after(BACKFILL, "def upgrade() -> None:\n"),
     timeout=6,
     within=30,  # of the lesson's 60 s
     says=["Look for an endless loop"],
