@@ -10,7 +10,8 @@ lesson file declares its own:
   failure the learner can act on (`helpers.assert_learner_failure`) that left the copy as it was
   (`helpers.grade_untouched`).
 
-Mutations of a copy are `helpers.replace(path, old, new, ...)` (each `old` exactly once).
+Mutations of a copy are helpers: `replace(path, old, new, ...)` (each `old` exactly once),
+`append`, `write`, `delete`, `loop_after`, and `combine` to apply several.
 
 `grade` also asserts what must hold for every report of every lesson, whatever was graded:
 
@@ -19,16 +20,15 @@ Mutations of a copy are `helpers.replace(path, old, new, ...)` (each `old` exact
 - an untouched starter's first failure opens in at most NOTEBOOK_LINES lines of the notebook
   (the rest is folded, never lost): what a newcomer reads before touching anything.
 
-The tests that every lesson runs (the solution, the starter, the mutants, an endless loop) are
-written once, in `every_lesson.py`: a lesson's module declares their data, and `LessonModule`
-adds them to it.
+The tests that every lesson runs (the solution, the starter, the mutants, other ways of solving
+it, an endless loop) are written once, in `every_lesson.py`: a lesson's module declares their
+data, and `LessonModule` adds them to it.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 import every_lesson
@@ -57,9 +57,10 @@ def module_lesson(request: pytest.FixtureRequest) -> Lesson:
 
 class LessonModule(pytest.Module):
     """A test module of this folder, with the tests of `every_lesson.BY_DATA` for the data it
-    declares, collected as its own."""
+    declares, collected as its own: a lesson file holds its data and its own tests, not a block
+    of imports that every lesson file would repeat."""
 
-    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
         module = self.obj
         if re.fullmatch(r"test_lesson\d\d", self.path.stem):
             missing = [name for name in every_lesson.REQUIRED if not hasattr(module, name)]

@@ -12,7 +12,8 @@ fixtures grade that module's lesson, and the test reads the module's data (`requ
 - `MUTANTS` -> `test_check_mutant_fails_naming_the_problem`: one test per mutant, see there.
 - `EQUIVALENT` -> `test_check_equivalent_solution_passes`: one test per other way of solving the
   lesson, a mutation of the solution (name -> mutate) that must pass.
-- `ENDLESS` -> `test_check_endless_loop_is_stopped_and_the_next_check_passes`: an `Endless`.
+- `ENDLESS` -> `test_check_endless_loop_is_stopped_and_the_next_check_passes`: an `Endless`; a
+  lesson whose endless test must do more (or less) calls `stopped_check` in its own (05, 07).
 
 A lesson's `test_lessonNN.py` declares at least the solution's and the starter's data. A check is
 the expensive unit: each test here makes one (the endless one, two), and a lesson says what else
