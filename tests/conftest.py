@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,13 @@ def grade(warm: None) -> Grade:
         return run_check("01", project=project, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def restore_course_logger() -> Iterator[None]:
+    """main() adds a stderr handler on each call; keep them from piling up across tests."""
+    logger = logging.getLogger("course_db")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)

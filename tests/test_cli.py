@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from helpers import ProjectCopy, tree_hash
@@ -27,14 +26,7 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
 SUBCOMMANDS = sorted(subcommands())
 
 
-@pytest.fixture(autouse=True)
-def restore_course_logger() -> Iterator[None]:
-    """main() adds a stderr handler on each call; keep them from piling up across tests."""
-    logger = logging.getLogger("course_db")
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_course_logger")  # main() is called in-process
 
 
 def run_course(*args: str) -> subprocess.CompletedProcess[str]:

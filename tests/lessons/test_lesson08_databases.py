@@ -3,10 +3,8 @@ starts, the CLI, and checks that take a fresh copy of each database and drop the
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,16 +26,6 @@ def check_databases(server: Server) -> list[str]:
     """Lesson 08's check databases (main and analytics) of this test run's prefix."""
     main, analytics = databases.db_name("08", "check_"), databases.db_name("08_analytics", "check_")
     return [n for n in databases.course_databases(server) if n.startswith((main, analytics))]
-
-
-@pytest.fixture
-def clean_course_logger() -> Iterator[None]:
-    """main() adds a stderr handler on each call; keep them from piling up across tests."""
-    logger = logging.getLogger("course_db")
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
 
 
 def test_registry_lists_the_extra_database_with_its_own_fixture() -> None:
@@ -74,7 +62,7 @@ def test_a_check_names_its_databases_as_a_role_does() -> None:
 
 
 def test_cli_alembic_migrates_each_database_and_reset_makes_both_fresh(
-    server: Server, capsys: pytest.CaptureFixture[str], clean_course_logger: None
+    server: Server, capsys: pytest.CaptureFixture[str], restore_course_logger: None
 ) -> None:
     assert main(["reset", "08"]) == 0
     assert "the exercise databases are fresh again" in capsys.readouterr().out
