@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
+import time
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
@@ -48,10 +49,28 @@ def start(process: BaseProcess) -> None:
         names.pop("__file__", None)
         names["__spec__"] = None  # multiprocessing reads it unguarded
         try:
-            process.start()
+            _start_when_served(process)
         finally:
             names.pop("__spec__")
             names.update(saved)
+
+
+def _start_when_served(process: BaseProcess, patience: float = 3.0) -> None:
+    """`process.start()`, again while the forkserver is being replaced.
+
+    Learner code may kill its parent, here the forkserver. multiprocessing starts a new one only
+    once the old one is reapable; until then (a moment, longer on a busy machine) its socket
+    refuses the connection, or takes it into its backlog and closes it unanswered (EOFError).
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            process.start()
+            return
+        except (OSError, EOFError):  # refused, a socket file gone, a broken pipe, no answer
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def warm_up() -> None:
