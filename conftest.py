@@ -10,6 +10,7 @@ import contextlib
 import os
 import secrets
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -65,6 +66,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
+def wait_for_tidying(prefix: str, patience: float = 30.0) -> None:
+    """Wait for the detached clean-ups of this prefix's `course check`s (`python -m
+    course_db.runner`, `Spares.tidy_in_background`): one still preparing a spare would create it
+    after the drop (one lesson-01 spare was left on the service that way)."""
+    deadline = time.monotonic() + patience
+    wanted = f"COURSE_DB_PREFIX={prefix}".encode()
+    while time.monotonic() < deadline:
+        running = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            with contextlib.suppress(OSError):
+                tidying = b"course_db.runner" in (proc / "cmdline").read_bytes()
+                if tidying and wanted in (proc / "environ").read_bytes().split(b"\0"):
+                    running.append(proc)
+        if not running:
+            return
+        time.sleep(0.1)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Drop every database of this run's prefix (in each worker; the xdist controller runs none)."""
     config = session.config
@@ -77,7 +96,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         server = get_server()
         for name in databases.course_databases(server):
             databases.drop_database(server, name)
-        time.sleep(1.0)  # a detached `course check` clean-up may still be dropping or cloning
+        wait_for_tidying(databases.prefix())
         for name in databases.course_databases(server):
             databases.drop_database(server, name)
         with (
