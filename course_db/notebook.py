@@ -8,7 +8,6 @@ loads `%alembic`, and connects JupySQL's `%sql` to the demo database without pri
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 from dataclasses import dataclass
@@ -26,8 +25,7 @@ from course_db.worker import WorkerClient
 
 __all__ = ["check", "hint", "lesson"]
 
-_worker = WorkerClient()
-atexit.register(_worker.close)
+_worker = WorkerClient()  # closes itself at exit
 
 
 @dataclass
