@@ -7,6 +7,7 @@ databases, two workers never touch each other's, and everything a run created is
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import secrets
 import time
@@ -64,6 +65,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         definitions = fixtures.name2fixturedefs.values() if fixtures else []
         if any(d.scope == "module" for defs in definitions for d in defs):
             item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built stays for the whole run: leave it out of garbage collection.
+
+    Every full collection would walk it again (a worker's heap holds every collected test), and
+    every check forked from a worker would copy the pages such a walk writes to.
+    """
+    gc.freeze()
 
 
 def wait_for_tidying(prefix: str, patience: float = 30.0) -> None:

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from course_db import forkserver
-from course_db.processes import kill_group, print_to, python_default_warnings
+from course_db.processes import kill_group, print_to, python_default_warnings, start_forked
 
 
 @dataclass(frozen=True)
@@ -157,16 +157,14 @@ def _alembic_main(
     """In the forked child: become `cd PROJECT && python -m alembic ARGS` with `env`."""
     import alembic.config
 
+    start_forked(env)
     os.setsid()  # its own group, so a timeout kills whatever the migration started too
     print_to(stdout.fileno(), stderr.fileno(), unbuffered=True)  # as PYTHONUNBUFFERED=1 does
     stdout.close()
     stderr.close()
-    os.environ.clear()
-    os.environ.update(env)
     os.chdir(project)
     sys.path[:] = [os.getcwd(), *(entry for entry in sys.path if os.path.isabs(entry))]
     sys.argv = [alembic.config.__file__, *args]
-    sys.dont_write_bytecode = True
     python_default_warnings(env.get("PYTHONWARNINGS", ""))
     try:
         alembic.config.main(argv=args, prog="alembic")

@@ -241,6 +241,7 @@ def _guardian(
 ) -> None:
     code = 0
     try:
+        processes.start_forked()  # its grader inherits this too
         os.setsid()  # out of the terminal's process group: Ctrl-C reaches only the caller
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _stop)
@@ -342,7 +343,6 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
         os.dup2(devnull, 0)
         os.close(devnull)
         os.environ[IN_CHECK] = "1"
-        sys.dont_write_bytecode = True
         forget_project_imports()
         processes.python_default_warnings()
         payload = json.dumps({"value": call(job), "attachments": _attachments})

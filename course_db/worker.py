@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from course_db import forkserver
+from course_db.processes import start_forked
 from course_db.report import Report
 
 # What a request carries from the caller's environment, so the worker grades the same way.
@@ -113,6 +114,7 @@ class WorkerClient:
 
 def _serve_forked(requests: Connection, answers: Connection, env: dict[str, str]) -> None:
     """In the forked child: serve checks with these pipes as stdin and stdout, with `env`."""
+    start_forked(env)
     os.setsid()  # interrupting the kernel must not kill the worker
     os.dup2(requests.fileno(), 0)
     os.dup2(answers.fileno(), 1)
@@ -120,9 +122,6 @@ def _serve_forked(requests: Connection, answers: Connection, env: dict[str, str]
     answers.close()
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-    os.environ.clear()
-    os.environ.update(env)
-    sys.dont_write_bytecode = True
     serve()
 
 

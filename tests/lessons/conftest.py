@@ -66,7 +66,8 @@ class LessonModule(pytest.Module):
             missing = [name for name in every_lesson.REQUIRED if not hasattr(module, name)]
             assert not missing, f"{self.path.name} must declare {missing} (every_lesson.py)"
         for data, test in every_lesson.BY_DATA.items():
-            if hasattr(module, data):
+            done_by = every_lesson.DONE_BY.get(data)
+            if hasattr(module, data) and not (done_by and hasattr(module, done_by)):
                 own = getattr(module, test.__name__, test)
                 assert own is test, f"{self.path.name}: {data} or {test.__name__}, not both"
                 setattr(module, test.__name__, test)

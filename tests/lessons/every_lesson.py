@@ -12,8 +12,10 @@ fixtures grade that module's lesson, and the test reads the module's data (`requ
 - `MUTANTS` -> `test_check_mutant_fails_naming_the_problem`: one test per mutant, see there.
 - `EQUIVALENT` -> `test_check_equivalent_solution_passes`: one test per other way of solving the
   lesson, a mutation of the solution (name -> mutate) that must pass.
-- `ENDLESS` -> `test_check_endless_loop_is_stopped_and_the_next_check_passes`: an `Endless`; a
-  lesson whose endless test must do more (or less) calls `stopped_check` in its own (05, 07).
+- `ENDLESS` -> `test_check_endless_loop_is_stopped_and_the_next_check_passes`: an `Endless`;
+  the next check is the solution's, so this test replaces `test_check_solution_passes` there
+  (`DONE_BY`). Lesson 05, whose checks wait for real locks, calls `stopped_check` in its own
+  test, with no next check.
 
 A lesson's `test_lessonNN.py` declares at least the solution's and the starter's data. A check is
 the expensive unit: each test here makes one (the endless one, two), and a lesson says what else
@@ -67,10 +69,14 @@ def test_check_solution_passes(
     grade: Grade, project: ProjectCopy, request: pytest.FixtureRequest
 ) -> None:
     """The solution passes every row, and the check writes nothing to the learner's folder."""
+    check_solution(grade, project, request.module.SOLUTION_TASKS)
+
+
+def check_solution(grade: Grade, project: ProjectCopy, tasks: list[int]) -> None:
     report = grade_untouched(project("solutions"), grade)
     assert report.passed, report.as_text()
     assert report.exit_code == 0
-    assert [r.task for r in report.results] == request.module.SOLUTION_TASKS
+    assert [r.task for r in report.results] == tasks
 
 
 def test_check_untouched_starter_fails_with_task_messages(
@@ -149,9 +155,17 @@ def test_check_endless_loop_is_stopped_and_the_next_check_passes(
     grade: Grade, project: ProjectCopy, request: pytest.FixtureRequest
 ) -> None:
     """A learner's endless loop is stopped at the limit (`stopped_check`), and it leaves nothing
-    behind that would fail the learner's next check."""
-    stopped_check(grade, project, request.module.ENDLESS)
-    assert grade(project("solutions")).passed
+    behind that would fail the learner's next check: the check of the solution, which asserts all
+    of `test_check_solution_passes` (a lesson with `ENDLESS` does not run that one as well).
+
+    A lesson that must show more of the stop defines `after_stopped_check()` (lesson 07: the
+    script's own processes are gone)."""
+    lesson = request.module
+    stopped_check(grade, project, lesson.ENDLESS)
+    after = getattr(lesson, "after_stopped_check", None)
+    if after is not None:
+        after()
+    check_solution(grade, project, lesson.SOLUTION_TASKS)
 
 
 # the data a lesson module declares -> the test it gets
@@ -162,6 +176,9 @@ BY_DATA = {
     "EQUIVALENT": test_check_equivalent_solution_passes,
     "ENDLESS": test_check_endless_loop_is_stopped_and_the_next_check_passes,
 }
+# data -> the data of a test that makes the same check and asserts as much (the endless test's
+# second check is the solution's): a lesson declaring both gets only that test
+DONE_BY = {"SOLUTION_TASKS": "ENDLESS"}
 # a parameter of those tests -> the data whose names it takes, one test each (conftest.py)
 PARAMETERS = {"mutant": "MUTANTS", "variant": "EQUIVALENT"}
 # every test_lessonNN.py declares these: without them a lesson would lose its first tests silently

@@ -31,6 +31,7 @@ from course_db.graders.mutation.harness import (
 )
 from course_db.isolation import scratch_dir
 from course_db.paths import ROOT
+from course_db.processes import start_forked
 from course_db.report import Result
 from course_db.server import get_server
 
@@ -144,6 +145,7 @@ def start(project: Path) -> Pending:
         os.close(write_end)
         return Pending(pid, read_end)
     os.close(read_end)
+    start_forked()
     payload: dict[str, object]
     try:
         payload = {"runs": run(project)}

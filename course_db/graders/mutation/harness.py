@@ -50,7 +50,7 @@ from course_db.alembic_runner import child_env
 from course_db.graders.mutation.output import clean_output
 from course_db.graders.mutation.plugin import drop_run_databases, drop_stale_runs
 from course_db.isolation import forget_project_imports, scratch_dir
-from course_db.processes import kill_group, print_to
+from course_db.processes import kill_group, print_to, start_forked
 from course_db.report import Result
 from course_db.server import Server
 
@@ -355,6 +355,7 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
         return pid
     code = 3
     try:  # the child: never returns
+        start_forked(env)
         # No setsid: the run stays in the check's process group, so the check's own time limit
         # (isolation.py kills the group) ends it too.
         # Rebinds sys.stdout too: the caller's may not write to fd 1 (pytest's capture replaces it).
@@ -362,9 +363,6 @@ def _fork_pytest(project: Path, args: list[str], env: dict[str, str], log: Path)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.chdir(project)
-        os.environ.clear()
-        os.environ.update(env)
-        sys.dont_write_bytecode = True
         forget_project_imports()  # the grader may have imported another copy's `app`
         sys.path.insert(0, str(project))
         import pytest
