@@ -96,3 +96,25 @@ def test_check_child_warns_as_python_does_not_as_its_parent() -> None:
     assert outcome.value == "answered", outcome
     assert "UserWarning: this call is deprecated" in outcome.output
     assert "hidden by Python's defaults" not in outcome.output
+
+
+def count_collected_objects() -> dict[str, int]:
+    """What a full collection in the check's grader walks, and what it leaves out."""
+    import gc
+
+    return {
+        "walked": sum(len(gc.get_objects(generation)) for generation in range(3)),
+        "frozen": gc.get_freeze_count(),
+    }
+
+
+def test_check_child_leaves_its_parents_objects_out_of_garbage_collection() -> None:
+    """A collection in the grader walks only what the grader made: the parent's heap (here a
+    pytest worker's, every collected test in it) is frozen, not walked and copied page by page."""
+    import gc
+
+    inherited = gc.get_freeze_count() + sum(len(gc.get_objects(g)) for g in range(3))
+    outcome = run_isolated(Job(__name__, count_collected_objects.__name__, {}), Limits(10))
+
+    assert outcome.value["frozen"] >= 0.9 * inherited, outcome
+    assert outcome.value["walked"] < inherited / 10, outcome
