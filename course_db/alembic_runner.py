@@ -9,18 +9,24 @@ A command runs in a fresh `python -m alembic` process, or, with `warm=True` (a n
 from __future__ import annotations
 
 import os
-import selectors
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from course_db import forkserver
-from course_db.processes import kill_group, print_to, python_default_warnings, start_forked
+from course_db.output import KeptOutput
+from course_db.processes import (
+    kill_group,
+    print_to,
+    python_default_warnings,
+    read_until_closed,
+    start_forked,
+)
 
 
 @dataclass(frozen=True)
@@ -64,91 +70,81 @@ def run_alembic(
 
     With `separate_stderr`, `output` is stdout only and `errors` holds stderr (Alembic's log lines),
     as a shell's `alembic upgrade head --sql > migration.sql` keeps them apart. `warm`: fork it
-    from the forkserver (see the module's docstring); worth it in a process that runs many.
+    from the forkserver (see the module's docstring); worth it in a process that runs many. Of
+    what it prints, the head and the tail are kept (`output.KeptOutput`): a migration may print
+    gigabytes.
     """
     env = child_env(database_url, extra_env)
-    if warm:
-        return _run_forked(project, list(args), env, timeout, separate_stderr)
-    argv = [sys.executable, "-m", "alembic", *args]
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        cwd=project,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE if separate_stderr else subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # so a timeout kills whatever the migration started, too
-    )
-    try:
-        output, errors = proc.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
-        output, errors = proc.communicate()
-        timed_out = True
-    except BaseException:  # Ctrl-C, an interrupted kernel: its own session would keep it running
-        kill_group(proc.pid)
-        proc.wait()
-        raise
-    duration = time.perf_counter() - started
-    return RunResult(list(args), proc.returncode, output, duration, timed_out, errors or "")
-
-
-def _run_forked(
-    project: Path, args: list[str], env: dict[str, str], timeout: float, separate_stderr: bool
-) -> RunResult:
     started = time.perf_counter()
     pipes = [os.pipe() for _ in range(2 if separate_stderr else 1)]
-    ends = [Connection(write) for _, write in pipes]  # how multiprocessing hands a child an fd
+    kept = {read: KeptOutput() for read, _ in pipes}  # a migration may print gigabytes
+    sinks = {read: output.add_bytes for read, output in kept.items()}
+    start = _start_forked if warm else _start_fresh
+    try:
+        pid, wait = start(project, list(args), env, [write for _, write in pipes])
+        try:
+            timed_out = not read_until_closed(sinks, time.monotonic() + timeout)
+            if timed_out:
+                kill_group(pid)
+                read_until_closed(sinks, time.monotonic() + 5)  # what it printed before it died
+            returncode = wait()
+        except BaseException:  # Ctrl-C, an interrupted kernel: its own session would keep it
+            kill_group(pid)  # running
+            wait()
+            raise
+    finally:
+        for read, _ in pipes:
+            os.close(read)
+    for output in kept.values():
+        output.add_bytes(b"", final=True)
+    texts = [output.text() for output in kept.values()]
+    errors = texts[1] if separate_stderr else ""
+    duration = time.perf_counter() - started
+    return RunResult(list(args), returncode, texts[0], duration, timed_out, errors)
+
+
+Started = tuple[int, Callable[[], int]]  # the process's pid, and how to wait for its exit status
+
+
+def _start_fresh(project: Path, args: list[str], env: dict[str, str], writes: list[int]) -> Started:
+    """`python -m alembic ARGS` writing to `writes` (stdout, then stderr if apart), which it
+    closes here."""
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "alembic", *args],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=writes[0],
+            stderr=writes[1] if len(writes) > 1 else subprocess.STDOUT,
+            start_new_session=True,  # so a timeout kills whatever the migration started, too
+        )
+    finally:
+        for write in writes:
+            os.close(write)
+    return proc.pid, proc.wait
+
+
+def _start_forked(
+    project: Path, args: list[str], env: dict[str, str], writes: list[int]
+) -> Started:
+    """The same command in a child of the forkserver (`_alembic_main`)."""
+    ends = [Connection(write) for write in writes]  # how multiprocessing hands a child an fd
     process = forkserver.context().Process(
         target=_alembic_main, args=(str(project), args, env, ends[0], ends[-1])
     )
-    reads = [read for read, _ in pipes]
-    printed: dict[int, bytearray] = {read: bytearray() for read in reads}
     try:
-        try:
-            forkserver.start(process)
-        finally:
-            for end in ends:
-                end.close()
-        timed_out = not _read_until_closed(printed, started + timeout)
-        if timed_out and process.pid is not None:
-            kill_group(process.pid)
-            _read_until_closed(printed, time.perf_counter() + 5)  # what it printed before it died
-        process.join()
-    except BaseException:  # Ctrl-C, an interrupted kernel: the command must not run on
-        if process.pid is not None:
-            kill_group(process.pid)
-            process.join()
-        raise
+        forkserver.start(process)
     finally:
-        for read in reads:
-            os.close(read)
-    texts = [printed[read].decode("utf-8", errors="replace") for read in reads]
-    duration = time.perf_counter() - started
-    errors = texts[1] if separate_stderr else ""
-    return RunResult(args, process.exitcode or 0, texts[0], duration, timed_out, errors)
+        for end in ends:
+            end.close()
+    assert process.pid is not None  # started
 
+    def wait() -> int:
+        process.join()
+        return process.exitcode or 0
 
-def _read_until_closed(printed: dict[int, bytearray], deadline: float) -> bool:
-    """Add to `printed` what is written to its fds until every writer closed them (True) or
-    `deadline` came first (False)."""
-    with selectors.DefaultSelector() as selector:
-        for fd in printed:
-            selector.register(fd, selectors.EVENT_READ)
-        while selector.get_map():
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return False
-            for key, _ in selector.select(left):
-                chunk = os.read(key.fd, 65536)
-                if chunk:
-                    printed[key.fd] += chunk
-                else:
-                    selector.unregister(key.fd)
-    return True
+    return process.pid, wait
 
 
 def _alembic_main(

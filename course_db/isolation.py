@@ -27,7 +27,6 @@ memory is not limited.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import importlib
 import json
@@ -48,7 +47,7 @@ from typing import Any
 
 from course_db import processes
 from course_db.errors import SetupError
-from course_db.output import HEAD_AND_TAIL, HeadAndTail
+from course_db.output import HEAD_AND_TAIL, KeptOutput
 
 GRACE = 10.0  # how long the caller waits past the limit before it stops a guardian that hangs
 SETTLE = 30.0  # how long a caller waits for a guardian's clean-up before doing it itself
@@ -278,8 +277,7 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
         _grader(job, result_w, output_w)
     os.close(result_w)
     os.close(output_w)
-    kept = HeadAndTail(limits.output)
-    decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+    kept = KeptOutput(limits.output)
     payload = bytearray()
     answer: dict[str, Any] = {}
     open_fds = {result_r, output_r}
@@ -301,7 +299,7 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
                 if not chunk:
                     open_fds.discard(fd)
                 elif fd == output_r:
-                    kept.add(decode(chunk))
+                    kept.add_bytes(chunk)
                 else:
                     payload += chunk
             done, waited = os.waitpid(pid, os.WNOHANG)
@@ -319,7 +317,7 @@ def _supervise(job: Job, limits: Limits, lifeline_r: int) -> dict[str, Any]:
     for fd in (output_r, result_r):  # every writer is dead now: read what is left, then EOF
         rest = _drain(fd)
         if fd == output_r:
-            kept.add(decode(rest, final=True))
+            kept.add_bytes(rest, final=True)
         else:
             payload += rest
     answer["output"] = kept.text()
@@ -358,24 +356,11 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
 
 
 def _drain(fd: int, timeout: float = 1.0) -> bytes:
-    """What is left in a pipe whose writers are gone (or give up after `timeout`)."""
-    os.set_blocking(fd, False)
+    """What is left in a pipe whose writers are gone (at most `timeout` seconds and 64 MiB of it:
+    a writer that escaped the kill may keep writing)."""
     chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if sum(map(len, chunks)) > 64 * 2**20:  # a writer escaped the kill and keeps writing
-                break
+        processes.read_until_closed({fd: chunks.append}, time.monotonic() + timeout, 64 * 2**20)
     finally:
         os.close(fd)
     return b"".join(chunks)

@@ -6,6 +6,7 @@ stopped, so the course keeps a bounded head and tail and counts the lines in bet
 
 from __future__ import annotations
 
+import codecs
 from collections import deque
 
 HEAD_AND_TAIL = 512 * 1024  # characters kept at each end
@@ -46,6 +47,21 @@ class HeadAndTail:
         if not self.cut_lines:
             return head + tail
         return f"{head}\n... {self.cut_lines} lines cut ...\n{tail}"
+
+
+class KeptOutput(HeadAndTail):
+    """The head and tail of what a process writes to a pipe, fed with its bytes as they come.
+
+    UTF-8, a character split across two reads included; bytes that are not UTF-8 are replaced.
+    """
+
+    def __init__(self, limit: int = HEAD_AND_TAIL) -> None:
+        super().__init__(limit)
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+
+    def add_bytes(self, chunk: bytes, final: bool = False) -> None:
+        """`final`: the stream ended (an incomplete character at its end is replaced)."""
+        self.add(self._decode(chunk, final=final))
 
 
 def bar(done: int, total: int, width: int = 20) -> str:

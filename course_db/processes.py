@@ -15,11 +15,12 @@ import ctypes
 import gc
 import io
 import os
+import selectors
 import signal
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -105,6 +106,32 @@ def _print_warning(
     text = warnings.formatwarning(message, category, filename, lineno, line)
     with contextlib.suppress(OSError):  # as Python's own: a closed stderr loses the warning
         (file or sys.stderr).write(text)
+
+
+def read_until_closed(
+    sinks: Mapping[int, Callable[[bytes], object]], deadline: float, limit: int | None = None
+) -> bool:
+    """Hand what is written to each fd to its sink, until every writer has closed it (True), or
+    until `deadline` (`time.monotonic()`) or `limit` bytes read in all came first (False).
+
+    `limit` is for pipes whose writers were killed: one that escaped the kill may write forever.
+    """
+    read = 0
+    with selectors.DefaultSelector() as selector:
+        for fd in sinks:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0 or (limit is not None and read > limit):
+                return False
+            for key, _ in selector.select(left):
+                chunk = os.read(key.fd, 65536)
+                if chunk:
+                    sinks[key.fd](chunk)
+                    read += len(chunk)
+                else:
+                    selector.unregister(key.fd)
+    return True
 
 
 def become_subreaper() -> bool:

@@ -129,6 +129,30 @@ def test_run_alembic_timeout_kills_an_endless_revision(
         time.sleep(0.05)
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["python-m-alembic", "forkserver"])
+def test_run_alembic_keeps_the_head_and_tail_of_a_flood(
+    project_copy: ProjectCopy, database_url: str, warm: bool
+) -> None:
+    """A migration that prints 40 MB costs the caller (a notebook kernel) about 1 MB: where the
+    output started and where it stopped, with the lines in between counted."""
+    project = project_copy("solutions")
+    edit(
+        project / REVISION,
+        "    authors = op.get_bind()",
+        "    import sys\n"
+        "    for n in range(400_000):\n"
+        "        sys.stdout.write(f'line {n} ' + 'x' * 90 + '\\n')\n"
+        "    print('the last line')\n"
+        "    authors = op.get_bind()",
+    )
+    result = run_alembic(project, ["upgrade", "head"], database_url, timeout=60, warm=warm)
+    assert result.ok, result.output[-2000:]
+    assert len(result.output) < 1.1 * 2**20
+    assert "line 0 x" in result.output and result.output.rstrip().endswith("the last line")
+    cut = re.search(r"\.\.\. (\d+) lines cut \.\.\.", result.output)
+    assert cut and 380_000 < int(cut[1]) < 400_000, result.output[-2000:]
+
+
 def test_forked_alembic_prints_what_python_m_alembic_prints(
     project_copy: ProjectCopy, database_url: str
 ) -> None:
