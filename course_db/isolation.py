@@ -188,21 +188,8 @@ def _run(cleanup: Callable[[], None] | None) -> None:
 
 def _read_all(fd: int, timeout: float) -> bytes | None:
     """Everything written to `fd` until it closes, or None after `timeout` seconds."""
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    return b"".join(chunks)
-                chunks.append(chunk)
-    finally:
-        os.close(fd)
+    data, closed = _read_closing(fd, timeout)
+    return data if closed else None
 
 
 def _outcome(answer: bytes) -> Outcome:
@@ -358,12 +345,19 @@ def _grader(job: Job, result_w: int, output_w: int) -> None:
 def _drain(fd: int, timeout: float = 1.0) -> bytes:
     """What is left in a pipe whose writers are gone (at most `timeout` seconds and 64 MiB of it:
     a writer that escaped the kill may keep writing)."""
+    return _read_closing(fd, timeout, 64 * 2**20)[0]
+
+
+def _read_closing(fd: int, timeout: float, limit: int | None = None) -> tuple[bytes, bool]:
+    """What is written to `fd` (then closed here), and whether its writers closed it within
+    `timeout` seconds and `limit` bytes (`processes.read_until_closed`)."""
     chunks: list[bytes] = []
     try:
-        processes.read_until_closed({fd: chunks.append}, time.monotonic() + timeout, 64 * 2**20)
+        deadline = time.monotonic() + timeout
+        closed = processes.read_until_closed({fd: chunks.append}, deadline, limit)
     finally:
         os.close(fd)
-    return b"".join(chunks)
+    return b"".join(chunks), closed
 
 
 def _write_all(fd: int, data: bytes) -> None:
