@@ -129,15 +129,7 @@ def _start_forked(
     project: Path, args: list[str], env: dict[str, str], writes: list[int]
 ) -> Started:
     """The same command in a child of the forkserver (`_alembic_main`)."""
-    ends = [Connection(write) for write in writes]  # how multiprocessing hands a child an fd
-    process = forkserver.context().Process(
-        target=_alembic_main, args=(str(project), args, env, ends[0], ends[-1])
-    )
-    try:
-        forkserver.start(process)
-    finally:
-        for end in ends:
-            end.close()
+    process = forkserver.start_with_fds(_alembic_main, (str(project), args, env), writes)
     assert process.pid is not None  # started
 
     def wait() -> int:
@@ -147,17 +139,16 @@ def _start_forked(
     return process.pid, wait
 
 
-def _alembic_main(
-    project: str, args: list[str], env: dict[str, str], stdout: Connection, stderr: Connection
-) -> None:
-    """In the forked child: become `cd PROJECT && python -m alembic ARGS` with `env`."""
+def _alembic_main(project: str, args: list[str], env: dict[str, str], *outputs: Connection) -> None:
+    """In the forked child: become `cd PROJECT && python -m alembic ARGS` with `env`, printing to
+    `outputs` (stdout, then stderr if apart)."""
     import alembic.config
 
     start_forked(env)
     os.setsid()  # its own group, so a timeout kills whatever the migration started too
-    print_to(stdout.fileno(), stderr.fileno(), unbuffered=True)  # as PYTHONUNBUFFERED=1 does
-    stdout.close()
-    stderr.close()
+    print_to(outputs[0].fileno(), outputs[-1].fileno(), unbuffered=True)  # as PYTHONUNBUFFERED=1
+    for output in outputs:
+        output.close()
     os.chdir(project)
     sys.path[:] = [os.getcwd(), *(entry for entry in sys.path if os.path.isabs(entry))]
     sys.argv = [alembic.config.__file__, *args]

@@ -13,7 +13,9 @@ import multiprocessing
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from multiprocessing import forkserver
+from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 
@@ -30,6 +32,25 @@ def context() -> ForkServerContext:
 
 
 _main_lock = threading.Lock()
+
+
+def start_with_fds(
+    target: Callable[..., object],
+    args: Sequence[object],
+    fds: Sequence[int],
+    name: str | None = None,
+) -> BaseProcess:
+    """Start `target(*args, *ends)` in a child of the forkserver, `ends` being `fds` handed to it
+    as `Connection`s (how multiprocessing passes an fd to a child). This process's copies of `fds`
+    are closed, started or not: the child's are then the only ones, so its exit closes them."""
+    ends = [Connection(fd) for fd in fds]
+    process = context().Process(target=target, args=(*args, *ends), name=name)
+    try:
+        start(process)
+    finally:
+        for end in ends:
+            end.close()
+    return process
 
 
 def start(process: BaseProcess) -> None:

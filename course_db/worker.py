@@ -49,15 +49,9 @@ class WorkerClient:
             env["PYTHONDONTWRITEBYTECODE"] = "1"  # nor does what the checks start write any
             requests_r, requests_w = os.pipe()
             answers_r, answers_w = os.pipe()
-            ends = (Connection(requests_r), Connection(answers_w))  # handed to the child
-            process = forkserver.context().Process(
-                target=_serve_forked, args=(*ends, env), name="course-check-worker"
+            process = forkserver.start_with_fds(
+                _serve_forked, (env,), (requests_r, answers_w), name="course-check-worker"
             )
-            try:
-                forkserver.start(process)
-            finally:
-                for end in ends:
-                    end.close()
             if self._process is None:  # the first start: end it before multiprocessing's
                 atexit.register(self.close)  # exit handler waits for it (it would wait forever)
             self._process = process
@@ -112,7 +106,7 @@ class WorkerClient:
             self._pipes = None
 
 
-def _serve_forked(requests: Connection, answers: Connection, env: dict[str, str]) -> None:
+def _serve_forked(env: dict[str, str], requests: Connection, answers: Connection) -> None:
     """In the forked child: serve checks with these pipes as stdin and stdout, with `env`."""
     start_forked(env)
     os.setsid()  # interrupting the kernel must not kill the worker
