@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -98,24 +99,22 @@ def test_check_child_warns_as_python_does_not_as_its_parent() -> None:
     assert "hidden by Python's defaults" not in outcome.output
 
 
+def walked_by_a_collection() -> int:
+    """How many objects a full garbage collection here walks (frozen ones are left out)."""
+    return sum(len(gc.get_objects(generation)) for generation in range(3))
+
+
 def count_collected_objects() -> dict[str, int]:
     """What a full collection in the check's grader walks, and what it leaves out."""
-    import gc
-
-    return {
-        "walked": sum(len(gc.get_objects(generation)) for generation in range(3)),
-        "frozen": gc.get_freeze_count(),
-    }
+    return {"walked": walked_by_a_collection(), "frozen": gc.get_freeze_count()}
 
 
 def test_check_child_leaves_its_parents_objects_out_of_garbage_collection() -> None:
     """A collection in the grader walks only what the grader made: the parent's heap (here a
     pytest worker's, every collected test in it) is frozen, not walked and copied page by page."""
-    import gc
-
     gc.unfreeze()  # as a parent that froze nothing (the test suite freezes its own, conftest.py)
     try:
-        inherited = sum(len(gc.get_objects(generation)) for generation in range(3))
+        inherited = walked_by_a_collection()
         outcome = run_isolated(Job(__name__, count_collected_objects.__name__, {}), Limits(10))
     finally:
         gc.freeze()
