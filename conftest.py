@@ -67,6 +67,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (pyproject): one xdist worker per core this process may use, plus one.
+
+    The extra worker keeps the cores busy while some tests wait (a check's time limit, a lock
+    held on purpose, a database that comes up late). Measured on fresh clones of a 2-core
+    machine: the embedded pass took 4:37 with 2 workers, 3:58 with 3 and 4:07 with 4.
+    `PYTEST_XDIST_AUTO_NUM_WORKERS` still wins (xdist's own hook reads it).
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """What collection built stays for the whole run: leave it out of garbage collection.
 
