@@ -4,9 +4,13 @@ failure within the limit, and a check never writes to the learner's folder."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 import tomllib
 from pathlib import Path
 
+import pytest
 from every_lesson import MUTATION_HARNESS, Endless
 from helpers import (
     GradeMutant,
@@ -19,6 +23,7 @@ from helpers import (
     replace,
 )
 
+from course_db.graders.lesson10 import learner_tests
 from course_db.graders.lesson10.app import APP_NAME
 from course_db.lessons import get_lesson
 from course_db.paths import ROOT
@@ -200,3 +205,35 @@ def test_learner_squawk_config_is_the_course_config() -> None:
     course = tomllib.loads((ROOT / "course_db/graders/lesson10/squawk.toml").read_text())
     for folder in (LESSON.starter_dir, LESSON.solution_dir):
         assert tomllib.loads((folder / ".squawk.toml").read_text()) == course
+
+
+def _helper(payload: bytes, then_sleep: bool) -> learner_tests.Pending:
+    """A stand-in for the helper `learner_tests.start` forks: writes `payload`, maybe hangs."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        os.write(write_end, payload)
+        if then_sleep:
+            time.sleep(60)
+        os._exit(0)
+    os.close(write_end)
+    return learner_tests.Pending(pid, read_end)
+
+
+@pytest.mark.server_agnostic
+def test_tests_helper_that_answers_is_read_to_the_end() -> None:
+    error = "The check could not run your tests: OSError: x"
+    found = _helper(json.dumps({"error": error}).encode(), then_sleep=False).results(10, True)
+    assert [(r.task, r.passed, r.message) for r in found] == [(5, False, error)]
+
+
+@pytest.mark.server_agnostic
+def test_tests_helper_that_hangs_is_stopped_at_its_wait() -> None:
+    pending = _helper(b'{"runs": [', then_sleep=True)
+    started = time.monotonic()
+    found = pending.results(0.5, True)
+    assert time.monotonic() - started < 5
+    assert "Your tests did not finish within 0 s" in found[0].message
+    with pytest.raises(ChildProcessError):  # killed and reaped
+        os.waitpid(pending.pid, os.WNOHANG)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import time
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from course_db.graders.mutation.harness import (
 )
 from course_db.isolation import scratch_dir
 from course_db.paths import ROOT
-from course_db.processes import start_forked
+from course_db.processes import read_until_closed, start_forked
 from course_db.report import Result
 from course_db.server import get_server
 
@@ -58,21 +57,14 @@ class Pending:
 
     def results(self, wait: float, chain_works: bool) -> list[Result]:
         """Task 5's two results, or one that says why there are none."""
-        deadline = time.monotonic() + wait
-        chunks = []
-        while True:
-            ready, _, _ = select.select([self.fd], [], [], max(deadline - time.monotonic(), 0))
-            if not ready:
-                self.kill()
-                message = (
-                    f"Your tests did not finish within {wait:.0f} s on your chain and its "
-                    "variants: look for a test that waits forever (a lock, an endless loop)."
-                )
-                return [Result(TASK, OWN_CHAIN, False, message)]
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        chunks: list[bytes] = []
+        if not read_until_closed({self.fd: chunks.append}, time.monotonic() + wait):
+            self.kill()
+            message = (
+                f"Your tests did not finish within {wait:.0f} s on your chain and its "
+                "variants: look for a test that waits forever (a lock, an endless loop)."
+            )
+            return [Result(TASK, OWN_CHAIN, False, message)]
         os.close(self.fd)
         os.waitpid(self.pid, 0)
         payload = json.loads(b"".join(chunks) or b"{}")
