@@ -14,6 +14,7 @@ accessed by other users". Its comment holds the fixture's hash, so an edited fix
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -97,6 +98,25 @@ def _identifier(text: str, source: str) -> str:
 def db_name(lesson: str, role: str) -> str:
     """`course_<prefix>_<NN>_<role>`, e.g. `course_3fa9c1_01_exercise`."""
     return f"{prefix()}_{lesson}_{role}"
+
+
+_numbers = itertools.count(1)
+
+
+def unused_name(server: Server, lesson: str, stem: str) -> str:
+    """`db_name(lesson, f"{stem}_{n}")` for this process's next `n` that names no database.
+
+    A stem with the process's pid is this process's alone while it lives, but a process that had
+    the same pid before (pids wrap, at 32768 on many machines) may have left a database under
+    that name half made: killed between CREATE DATABASE and its COMMENT, it has no marker, so the
+    course neither drops nor replaces it, and a clone onto the name would fail.
+    """
+    with admin(server) as conn:
+        while True:
+            name = db_name(lesson, f"{stem}_{next(_numbers)}")
+            taken = conn.execute("SELECT FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if taken is None:
+                return name
 
 
 @contextmanager

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import itertools
 import os
 import subprocess
 import sys
@@ -48,7 +47,6 @@ from course_db.paths import ROOT
 from course_db.report import Report, Result
 from course_db.server import Server, get_server
 
-_counter = itertools.count(1)
 _tidying: list[subprocess.Popen[bytes]] = []  # `Spares.tidy_in_background`'s running processes
 OUTPUT_TAIL_LINES = 15
 MAX_TIMEOUT = 600.0  # seconds: what `--timeout` may ask; `databases.STALE_CHECK` is longer
@@ -199,7 +197,7 @@ class Spares:
         """(name, url) of a fresh copy of the template of `key` (a lesson number, or an extra
         database's key such as `08_analytics`)."""
         template = databases.ensure_template(server, key, fixture)
-        name = databases.db_name(key, f"check_{os.getpid()}_{next(_counter)}")
+        name = databases.unused_name(server, key, f"check_{os.getpid()}")
         comment = databases.check_marker()
         url = databases.take_spare(server, key, fixture, name, comment)
         return name, url or databases.clone(server, template, name, comment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -245,3 +246,20 @@ def test_an_interrupted_drop_does_not_block_the_next_reset(server) -> None:
             ]
             == 0
         )
+
+
+def test_a_check_database_name_skips_one_left_half_made(server: Server) -> None:
+    """A process that had this pid before may have been killed between CREATE DATABASE and its
+    COMMENT: that database has no marker, so the course must take the next name, not fail."""
+    stem = f"check_{os.getpid()}"
+    first = databases.unused_name(server, "98", stem)
+    number = int(first.rsplit("_", 1)[1])
+    orphan = databases.db_name("98", f"{stem}_{number + 1}")
+    with databases.admin(server) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(orphan)))
+    try:
+        taken = databases.unused_name(server, "98", stem)
+        assert taken == databases.db_name("98", f"{stem}_{number + 2}")
+    finally:
+        with databases.admin(server) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(orphan)))
