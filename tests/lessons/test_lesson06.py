@@ -5,6 +5,7 @@ no database is left behind."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from every_lesson import MUTATION_HARNESS, Endless
 from helpers import GradeMutant, Mutation, ProjectCopy, delete, failure_text, replace, write
+from psycopg import sql
 
 from course_db import databases
 from course_db.graders.lesson06 import RUN_TIMEOUT, results
@@ -24,6 +26,7 @@ from course_db.graders.lesson06.histories import (
     task_of,
 )
 from course_db.graders.mutation.harness import run_tests_against
+from course_db.graders.mutation.plugin import drop_stale_runs
 from course_db.lessons import get_lesson
 from course_db.server import Server
 
@@ -256,3 +259,17 @@ def test_every_history_edit_applies(tmp_path: Path) -> None:
     build(tmp_path / "reformatted", REFORMATTED)
     for index, (_, edits) in enumerate(BROKEN.values()):
         build(tmp_path / f"b{index}", edits)
+
+
+def test_a_run_first_drops_what_an_earlier_holder_of_its_pid_left(server: Server) -> None:
+    """Pids wrap: a database named for this process's pid, found before its run made any, was
+    left half made (no marker) by an earlier process with the same pid; the run drops it."""
+    name = databases.db_name("06", f"m{os.getpid()}x0_1")
+    with databases.admin(server) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        drop_stale_runs(server, "06")
+        assert name not in leftover_run_databases(server)
+    finally:
+        with databases.admin(server) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))

@@ -180,7 +180,9 @@ def drop_stale_runs(server: Server, lesson: str) -> None:
 
 
 def drop_stale(server: Server, pattern: re.Pattern[str]) -> None:
-    """Drop the databases whose name matches `pattern` and whose `pid` group's process is gone."""
+    """Drop the databases whose name matches `pattern` and whose `pid` group's process is gone,
+    or is this one: called before this process names any database of its own, a name with its
+    pid was left by an earlier process that had the same pid (pids wrap)."""
     _drop_matching(server, pattern, stale_only=True)
 
 
@@ -196,10 +198,15 @@ def _drop_matching(server: Server, pattern: re.Pattern[str], stale_only: bool) -
             names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
             for name in names:
                 found = pattern.match(name)
-                if not found or (stale_only and pid_alive(int(found.group("pid")))):
+                if not found or (stale_only and _another_lives(int(found.group("pid")))):
                     continue
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
     except (SetupError, psycopg.Error):
         return  # the next run tries again
+
+
+def _another_lives(pid: int) -> bool:
+    """Whether `pid` is a live process other than this one (see `drop_stale`)."""
+    return pid != os.getpid() and pid_alive(pid)
