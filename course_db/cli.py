@@ -151,10 +151,21 @@ def cmd_watch(args: argparse.Namespace) -> int:
         )
         spares.tidy(lesson.number)  # the next check's database, while the learner edits
 
-    answer()
+    # The watcher is armed before the first check, so a save while a check runs (or while the
+    # next check's database is prepared) is not missed: it starts the next check. It wakes every
+    # 100 ms with no change (an empty set, skipped) only so that the first check starts at once.
     # Bytecode, editors' swap files and dot-folders are not edits of the exercise.
-    for _ in watch(folder, watch_filter=DefaultFilter(), debounce=400, raise_interrupt=False):
-        answer()
+    changes = watch(
+        folder,
+        watch_filter=DefaultFilter(),
+        debounce=400,
+        raise_interrupt=False,
+        yield_on_timeout=True,
+        rust_timeout=100,
+    )
+    for number, changed in enumerate(changes):
+        if changed or number == 0:
+            answer()
     settle()
     return 0
 
